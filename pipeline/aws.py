@@ -1,0 +1,43 @@
+"""The one factory for AWS clients.
+
+Clients are built lazily (never at import time, so importing a handler needs no credentials) and cached
+per process (a Lambda container reuses them across invocations). ``AWS_ENDPOINT_URL`` is honoured by
+botocore itself; ``COURSEPIPE_ENDPOINT_URL`` lets the local runtime's server mode point every client at
+moto on 127.0.0.1 without touching the user's AWS configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ENDPOINT_ENV = "COURSEPIPE_ENDPOINT_URL"
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
+
+
+def client(service: str) -> Any:
+    """A cached boto3 client for ``service`` (thread-safe: executions run tasks concurrently)."""
+    with _lock:
+        found = _clients.get(service)
+        if found is None:
+            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+            found = boto3.session.Session().client(
+                service,  # type: ignore[call-overload]
+                region_name=region,
+                endpoint_url=os.environ.get(ENDPOINT_ENV) or None,
+                config=_BOTO_CONFIG,
+            )
+            _clients[service] = found
+        return found
+
+
+def reset_clients() -> None:
+    """Forget cached clients (the local runtime calls this when it starts or stops a moto backend)."""
+    with _lock:
+        _clients.clear()

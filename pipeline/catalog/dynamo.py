@@ -1,0 +1,187 @@
+"""``DynamoCatalog``: the catalog on DynamoDB.
+
+Every write is conditional on the S3 sequencer, so events delivered out of order or twice cannot let an
+older upload overwrite a newer one, and a retried step rewrites the same item harmlessly. A refused write
+returns ``False`` (the caller's version was superseded) instead of raising: that is not an error of the
+asset, just a stale execution.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import PurePosixPath
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from pipeline.catalog.model import (
+    SCHEMA_VERSION,
+    AssetStatus,
+    SourceRef,
+    asset_sk,
+    course_pk,
+    normalize_sequencer,
+    now_iso,
+)
+
+_ser = TypeSerializer()
+_deser = TypeDeserializer()
+
+
+def _to_dynamo(value: Any) -> Any:
+    """Floats are not allowed by DynamoDB: carry them as Decimal."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
+class DynamoCatalog:
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._db = dynamodb
+        self._table = table
+
+    def _key(self, course_id: str, sk: str) -> dict[str, Any]:
+        return {"PK": {"S": course_pk(course_id)}, "SK": {"S": sk}}
+
+    def _update(self, key: dict[str, Any], fields: dict[str, Any], condition: str,
+                cond_values: dict[str, Any]) -> bool:
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {f":v{i}": _ser.serialize(_to_dynamo(v)) for i, v in enumerate(fields.values())}
+        values.update({k: _ser.serialize(_to_dynamo(v)) for k, v in cond_values.items()})
+        sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+        names["#seq"] = "sequencer"
+        if ":ver" in cond_values:
+            names["#ver"] = "sourceVersion"
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression=f"SET {sets}",
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+            if code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _asset_fields(self, course_id: str, asset_id: str, source: SourceRef, status: AssetStatus,
+                      **extra: Any) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "courseId": course_id,
+            "assetId": asset_id,
+            "sourceKey": source.key,
+            "sourceBucket": source.bucket,
+            "sourceVersion": source.version_id or "null",
+            "sourceEtag": source.etag,
+            "sourceSize": source.size,
+            "sequencer": normalize_sequencer(source.sequencer),
+            "status": status.value,
+            "updatedAt": now_iso(),
+            "schemaVersion": SCHEMA_VERSION,
+            "entity": "ASSET",
+        }
+        fields.update(extra)
+        return {k: v for k, v in fields.items() if v is not None}
+
+    def _write_asset(self, course_id: str, asset_id: str, source: SourceRef, status: AssetStatus,
+                     *, newer_or_same: bool, **extra: Any) -> bool:
+        """``newer_or_same``: an upload event may replace anything not newer; later steps only touch
+        the item of their own source version."""
+        fields = self._asset_fields(course_id, asset_id, source, status, **extra)
+        seq = normalize_sequencer(source.sequencer)
+        if newer_or_same:
+            condition = "attribute_not_exists(PK) OR #seq <= :seq"
+            cond_values: dict[str, Any] = {":seq": seq}
+        else:
+            fields.pop("sequencer")
+            condition = "attribute_not_exists(PK) OR (#seq = :seq AND #ver = :ver)"
+            cond_values = {":seq": seq, ":ver": source.version_id or "null"}
+        return self._update(self._key(course_id, asset_sk(asset_id)), fields, condition, cond_values)
+
+    def record_uploaded(self, course_id: str, asset_id: str, path: str, source: SourceRef,
+                        execution_name: str) -> bool:
+        return self._write_asset(
+            course_id, asset_id, source, AssetStatus.UPLOADED, newer_or_same=True,
+            path=path, name=PurePosixPath(path).name, executionName=execution_name,
+            uploadedAt=now_iso(),
+        )
+
+    def mark_processing(self, course_id: str, asset_id: str, source: SourceRef, kind: str,
+                        execution_arn: str | None) -> bool:
+        return self._write_asset(
+            course_id, asset_id, source, AssetStatus.PROCESSING, newer_or_same=True,
+            kind=kind, executionArn=execution_arn, path=source.key.split("/", 2)[2],
+            name=PurePosixPath(source.key).name,
+        )
+
+    def record_published(self, course_id: str, asset_id: str, source: SourceRef, kind: str,
+                         outputs: list[str], details: dict[str, Any]) -> bool:
+        return self._write_asset(
+            course_id, asset_id, source, AssetStatus.PUBLISHED, newer_or_same=False,
+            kind=kind, outputs=outputs, details=details, error=None, publishedAt=now_iso(),
+        )
+
+    def record_failed(self, course_id: str, asset_id: str, source: SourceRef, error: str,
+                      message: str) -> bool:
+        return self._write_asset(
+            course_id, asset_id, source, AssetStatus.FAILED, newer_or_same=True,
+            error={"name": error, "message": message},
+        )
+
+    def put_course(self, course_id: str, record: dict[str, Any], source: SourceRef) -> bool:
+        fields = dict(record)
+        fields.update({
+            "courseId": course_id,
+            "entity": "COURSE",
+            "manifestKey": source.key,
+            "manifestVersion": source.version_id or "null",
+            "sequencer": normalize_sequencer(source.sequencer),
+            "updatedAt": now_iso(),
+            "schemaVersion": SCHEMA_VERSION,
+        })
+        return self._update(
+            self._key(course_id, "COURSE"), fields,
+            "attribute_not_exists(PK) OR #seq <= :seq", {":seq": normalize_sequencer(source.sequencer)},
+        )
+
+    def course_items(self, course_id: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        paginator = self._db.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": course_pk(course_id)}},
+        ):
+            items.extend(deserialize(item) for item in page.get("Items", []))
+        return items
+
+    def all_items(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        paginator = self._db.get_paginator("scan")
+        for page in paginator.paginate(TableName=self._table):
+            items.extend(deserialize(item) for item in page.get("Items", []))
+        items.sort(key=lambda i: (str(i.get("PK")), str(i.get("SK"))))
+        return items
+
+
+def deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB wire item as plain JSON-friendly Python (ints stay ints)."""
+    return {k: _from_dynamo(_deser.deserialize(v)) for k, v in item.items()}

@@ -1,0 +1,92 @@
+"""Catalog vocabulary: the item shapes downstream apps read.
+
+Single table: ``PK=COURSE#{courseId}``; ``SK=COURSE`` for the course record, ``SK=ASSET#{assetId}`` for
+each uploaded file. ``status`` + ``updatedAt`` feed the ``ByStatus`` index (operators: "all FAILED").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+SCHEMA_VERSION = 1
+
+
+class AssetStatus(StrEnum):
+    UPLOADED = "UPLOADED"
+    PROCESSING = "PROCESSING"
+    PUBLISHED = "PUBLISHED"
+    FAILED = "FAILED"
+    DELETED = "DELETED"
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """The exact uploaded object an execution works on (a version, not just a key)."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str | None = None
+    size: int | None = None
+    sequencer: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SourceRef:
+        return cls(
+            bucket=str(data["bucket"]),
+            key=str(data["key"]),
+            version_id=data.get("versionId"),
+            etag=data.get("etag"),
+            size=int(data["size"]) if data.get("size") is not None else None,
+            sequencer=data.get("sequencer"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "versionId": self.version_id,
+            "etag": self.etag,
+            "size": self.size,
+            "sequencer": self.sequencer,
+        }
+
+
+def course_pk(course_id: str) -> str:
+    return f"COURSE#{course_id}"
+
+
+def asset_sk(asset_id: str) -> str:
+    return f"ASSET#{asset_id}"
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalize_sequencer(sequencer: str | None) -> str:
+    """S3 sequencers are hex strings of varying length: pad so string order is numeric order."""
+    return (sequencer or "").upper().rjust(32, "0")
+
+
+class Catalog(Protocol):
+    """The catalog port; ``DynamoCatalog`` is the adapter."""
+
+    def record_uploaded(self, course_id: str, asset_id: str, path: str, source: SourceRef,
+                        execution_name: str) -> bool: ...
+
+    def mark_processing(self, course_id: str, asset_id: str, source: SourceRef, kind: str,
+                        execution_arn: str | None) -> bool: ...
+
+    def record_published(self, course_id: str, asset_id: str, source: SourceRef, kind: str,
+                         outputs: list[str], details: dict[str, Any]) -> bool: ...
+
+    def record_failed(self, course_id: str, asset_id: str, source: SourceRef, error: str,
+                      message: str) -> bool: ...
+
+    def put_course(self, course_id: str, record: dict[str, Any], source: SourceRef) -> bool: ...
+
+    def course_items(self, course_id: str) -> list[dict[str, Any]]: ...

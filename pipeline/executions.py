@@ -1,0 +1,29 @@
+"""``StepFunctionsStarter``: starts ProcessAsset executions idempotently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class StepFunctionsStarter:
+    """Execution names are deterministic per object version, so a redelivered event either gets the
+    same execution back (same name + same input: AWS treats StartExecution as idempotent) or is refused
+    with ``ExecutionAlreadyExists`` once that execution has ended; both mean "already handled"."""
+
+    def __init__(self, sfn: Any, state_machine_arn: str) -> None:
+        self._sfn = sfn
+        self._arn = state_machine_arn
+
+    def execution_arn(self, name: str) -> str:
+        return self._arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+    def start(self, name: str, payload: str) -> tuple[str, bool]:
+        try:
+            resp = self._sfn.start_execution(stateMachineArn=self._arn, name=name, input=payload)
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+            if code == "ExecutionAlreadyExists":
+                return self.execution_arn(name), False
+            raise
+        started_at = resp.get("startDate")
+        return str(resp["executionArn"]), started_at is not None

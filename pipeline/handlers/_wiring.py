@@ -1,0 +1,42 @@
+"""Composition root for the Lambda handlers: Powertools utilities and the ports, built once per process."""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+
+from aws_lambda_powertools import Logger, Tracer
+
+from pipeline import aws
+from pipeline.catalog.dynamo import DynamoCatalog
+from pipeline.config import settings
+from pipeline.executions import StepFunctionsStarter
+from pipeline.services import Services
+from pipeline.storage import S3ObjectStore
+
+# stderr, not stdout: Lambda ships both to CloudWatch, and locally stdout belongs to the CLI (--json).
+logger = Logger(stream=sys.stderr)
+tracer = Tracer()
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    cfg = settings()
+    return Services(
+        settings=cfg,
+        store=S3ObjectStore(aws.client("s3")),
+        catalog=DynamoCatalog(aws.client("dynamodb"), cfg.catalog_table),
+    )
+
+
+@lru_cache(maxsize=1)
+def starter() -> StepFunctionsStarter:
+    return StepFunctionsStarter(aws.client("stepfunctions"), settings().state_machine_arn)
+
+
+def reset() -> None:
+    """Drop every per-process cache (the local runtime starts a fresh moto world per run)."""
+    settings.cache_clear()
+    services.cache_clear()
+    starter.cache_clear()
+    aws.reset_clients()

@@ -1,0 +1,17 @@
+"""BuildCourse state: course.yaml to the course record and index page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pipeline.handlers._wiring import logger, services, tracer
+from pipeline.catalog.model import SourceRef
+from pipeline.usecases.text import build_course
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return build_course(SourceRef.from_dict(event["source"]), services())

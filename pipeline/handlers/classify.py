@@ -1,0 +1,17 @@
+"""Classify state: sniff the upload's kind and mark the asset PROCESSING."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pipeline.catalog.model import SourceRef
+from pipeline.handlers._wiring import logger, services, tracer
+from pipeline.usecases.classify import classify_asset
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return classify_asset(SourceRef.from_dict(event["source"]), event.get("executionArn"), services())

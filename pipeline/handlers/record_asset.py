@@ -1,0 +1,17 @@
+"""RecordAsset state: the catalog item becomes PUBLISHED with its outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pipeline.handlers._wiring import logger, services, tracer
+
+from pipeline.usecases.record import record_asset
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return record_asset(event, services())

@@ -1,0 +1,240 @@
+"""Read what an audio/video upload really contains before spending minutes encoding it.
+
+The probe is the gate: everything the encoder, the poster and the catalog need to know (display size after
+rotation, whether there is a picture or a soundtrack at all, how long it is) comes from here, and an upload
+that is broken or over a limit is rejected here with a message its author can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from pipeline.config import MediaLimits
+from pipeline.errors import InvalidMediaError, MediaTooLargeError, UnsupportedMediaError
+from pipeline.media.ffmpeg_tools import as_float, as_int, input_url, parse_rate, stderr_excerpt
+
+# Demuxers that only reference media elsewhere (SSRF risk) rather than contain it.
+_PLAYLIST_FORMATS = frozenset({"hls", "dash", "concat", "ffconcat"})
+# Demuxers ffprobe uses for single pictures: a still is not a lecture even though it "has a video stream".
+_STILL_FORMATS = frozenset({"image2", "gif", "apng", "webp", "tty"})
+_STILL_CODECS = frozenset({"png", "mjpeg", "gif", "webp", "bmp", "tiff", "jpegls", "jpeg2000", "apng"})
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What the pipeline knows about a source.
+
+    ``width``/``height`` are the display size (SAR applied to the width, swapped for a 90/270 rotation):
+    what a viewer sees and what the encoder must produce. ``coded_width``/``coded_height`` are the stored
+    frame size. ``rotation`` is the display-matrix angle as ffprobe reports it (counter-clockwise degrees),
+    normalised to 0/90/180/270.
+    """
+
+    format_name: str
+    duration_s: float
+    size_bytes: int
+    bit_rate: int | None
+    has_video: bool
+    has_audio: bool
+    width: int | None
+    height: int | None
+    coded_width: int | None
+    coded_height: int | None
+    rotation: int
+    fps: float | None
+    video_codec: str | None
+    pix_fmt: str | None
+    audio_codec: str | None
+    audio_channels: int | None
+    audio_sample_rate: int | None
+
+    def to_dict(self) -> dict[str, object]:
+        summary: dict[str, object] = asdict(self)
+        summary["duration_s"] = round(self.duration_s, 3)
+        if self.fps is not None:
+            summary["fps"] = round(self.fps, 3)
+        return summary
+
+
+def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
+    """Probe ``path`` and enforce ``limits`` (defaults: ``MediaLimits()``)."""
+    limits = limits or MediaLimits()
+    name = path.name
+    size = path.stat().st_size
+    if size == 0:
+        raise InvalidMediaError(f"{name}: the file is empty (0 bytes). Upload it again.")
+    if size > limits.max_bytes:
+        raise MediaTooLargeError(
+            f"{name} is {_human_bytes(size)}; the limit is {_human_bytes(limits.max_bytes)}. "
+            "Export it at a lower bitrate or split it into shorter parts."
+        )
+    with path.open("rb") as fh:
+        head = fh.read(1024).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"#EXTM3U") or b"<MPD" in head:
+        raise _playlist_error(name)
+
+    try:
+        # Only local files: a container that references URLs (playlists, some mov/mkv references) must not
+        # make us fetch them.
+        info: dict[str, Any] = ffmpeg.probe(input_url(path), v="error", protocol_whitelist="file")
+    except ffmpeg.Error as exc:
+        raise InvalidMediaError(
+            f"{name} could not be read as audio/video ({stderr_excerpt(exc.stderr, path)}); it may be "
+            "truncated or corrupt — re-export it and upload it again."
+        ) from exc
+
+    fmt: dict[str, Any] = info.get("format") or {}
+    format_name = str(fmt.get("format_name", ""))
+    if set(format_name.split(",")) & _PLAYLIST_FORMATS:
+        raise _playlist_error(name)
+
+    streams: list[dict[str, Any]] = info.get("streams") or []
+    # Cover art in mp3/m4a shows up as a one-frame video stream; it does not make a lecture a video.
+    videos = [
+        s
+        for s in streams
+        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+    ]
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    video = videos[0] if videos else None
+    audio = audios[0] if audios else None
+
+    if video is not None and audio is None and _is_still(format_name, video):
+        raise UnsupportedMediaError(
+            f"{name} is a still image, not a video. Upload it as an image (jpg, png, webp or gif)."
+        )
+    if video is None and audio is None:
+        raise InvalidMediaError(
+            f"{name} contains no audio or video track. Re-export it with its picture and sound "
+            "and upload it again."
+        )
+
+    duration = as_float(fmt.get("duration")) or max(
+        (as_float(s.get("duration")) or 0.0 for s in (video, audio) if s is not None), default=0.0
+    )
+    if duration <= 0:
+        raise InvalidMediaError(
+            f"{name} has no readable duration, so it is probably truncated or still being written. "
+            "Re-export it and upload it again."
+        )
+    if duration > limits.max_duration_s:
+        raise MediaTooLargeError(
+            f"{name} is {_human_duration(duration)} long; the limit is "
+            f"{_human_duration(limits.max_duration_s)}. Split it into shorter parts and upload them separately."
+        )
+
+    width = height = coded_width = coded_height = None
+    rotation = 0
+    if video is not None:
+        coded_width, coded_height = as_int(video.get("width")), as_int(video.get("height"))
+        if not coded_width or not coded_height:
+            raise InvalidMediaError(
+                f"{name}: the video track has no picture size, so it cannot be decoded. "
+                "Re-export it and upload it again."
+            )
+        rotation = _rotation(video)
+        width = max(2, round(coded_width * _sar(video)))
+        height = coded_height
+        if rotation in (90, 270):
+            width, height = height, width
+        _check_resolution(name, width, height, limits)
+
+    return ProbeResult(
+        format_name=format_name,
+        duration_s=duration,
+        size_bytes=size,
+        bit_rate=as_int(fmt.get("bit_rate")),
+        has_video=video is not None,
+        has_audio=audio is not None,
+        width=width,
+        height=height,
+        coded_width=coded_width,
+        coded_height=coded_height,
+        rotation=rotation,
+        fps=_fps(video) if video is not None else None,
+        video_codec=video.get("codec_name") if video is not None else None,
+        pix_fmt=video.get("pix_fmt") if video is not None else None,
+        audio_codec=audio.get("codec_name") if audio is not None else None,
+        audio_channels=as_int(audio.get("channels")) if audio is not None else None,
+        audio_sample_rate=as_int(audio.get("sample_rate")) if audio is not None else None,
+    )
+
+
+def _playlist_error(name: str) -> UnsupportedMediaError:
+    return UnsupportedMediaError(
+        f"{name} is a streaming playlist, which only references media stored elsewhere; the pipeline does "
+        "not fetch URLs. Upload the media file itself (e.g. the .mp4)."
+    )
+
+
+def _is_still(format_name: str, video: dict[str, Any]) -> bool:
+    formats = set(format_name.split(","))
+    if formats & _STILL_FORMATS or any(f.endswith("_pipe") for f in formats):
+        return True
+    # Motion JPEG in an AVI/MOV is a real video; a single JPEG/PNG frame muxed without timing is not.
+    frames = as_int(video.get("nb_frames"))
+    return video.get("codec_name") in _STILL_CODECS and (frames is not None and frames <= 1)
+
+
+def _rotation(video: dict[str, Any]) -> int:
+    angle: float | None = None
+    for side in video.get("side_data_list") or []:
+        if "rotation" in side:
+            angle = as_float(side["rotation"])
+            break
+    if angle is None:
+        # ffprobe before 5.0 exposed the clockwise "rotate" tag instead of the display matrix.
+        tag = as_float((video.get("tags") or {}).get("rotate"))
+        angle = -tag if tag is not None else 0.0
+    return (round(angle / 90) * 90) % 360
+
+
+def _sar(video: dict[str, Any]) -> float:
+    sar = str(video.get("sample_aspect_ratio", "1:1"))
+    num, _, den = sar.partition(":")
+    try:
+        ratio = int(num) / int(den)
+    except (ValueError, ZeroDivisionError):
+        return 1.0
+    # 0:1 means "unknown"; absurd values are corrupt headers, not anamorphic video.
+    return ratio if 0.1 <= ratio <= 10 else 1.0
+
+
+def _fps(video: dict[str, Any]) -> float | None:
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        rate = parse_rate(video.get(key))
+        if rate is not None and rate <= 240:
+            return rate
+    return None
+
+
+def _check_resolution(name: str, width: int, height: int, limits: MediaLimits) -> None:
+    # Limits are about decode cost, so a portrait video may use the landscape budget turned on its side.
+    fits = (width <= limits.max_width and height <= limits.max_height) or (
+        width <= limits.max_height and height <= limits.max_width
+    )
+    if not fits:
+        raise MediaTooLargeError(
+            f"{name} is {width}x{height}; the largest supported picture is "
+            f"{limits.max_width}x{limits.max_height} (either orientation). Export it at a lower resolution."
+        )
+
+
+def _human_bytes(n: int) -> str:
+    for scale, unit in ((1024**3, "GB"), (1024**2, "MB"), (1024, "KB")):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _human_duration(seconds: float) -> str:
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    return f"{minutes}m {secs:02d}s"

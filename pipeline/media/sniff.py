@@ -1,0 +1,161 @@
+"""Decide what an upload is from its first bytes.
+
+Authors rename files, export with the wrong extension and upload playlists that point at other servers;
+routing on the extension alone would send a PNG into the video encoder or let ffmpeg fetch URLs on our
+behalf. The content decides, the name is only a hint (and the only way to tell a lesson from a manifest).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from pipeline.errors import InvalidMediaError, LessonError, ManifestError, UnsupportedMediaError
+
+Kind = Literal["video", "audio", "image", "lesson", "manifest"]
+
+HEAD_BYTES = 4096
+
+VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "mkv", "webm", "m4v", "avi", "ts"})
+AUDIO_EXTENSIONS = frozenset({"mp3", "m4a", "wav", "aac"})
+IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "gif"})
+LESSON_EXTENSIONS = frozenset({"md", "markdown"})
+MANIFEST_NAMES = frozenset({"course.yaml", "course.yml"})
+PLAYLIST_EXTENSIONS = frozenset({"m3u8", "m3u", "mpd"})
+
+SUPPORTED = (
+    "video (mp4, mov, mkv, webm, m4v, avi), audio (mp3, m4a, wav, aac), images (jpg, png, webp, gif), "
+    "Markdown lessons (.md) and course.yaml"
+)
+
+# ISO-BMFF brands of audio-only files; everything else in an ftyp box is routed as video and the probe
+# finds out whether it really has a picture.
+_AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "})
+# Still-image formats in an ftyp box: real images, but not ones the image pipeline decodes.
+_STILL_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"})
+_MPD = re.compile(r"<(?:\w+:)?MPD[\s>]")
+
+
+def sniff_kind(path: Path, name: str) -> Kind:
+    """Classify ``path`` (the downloaded upload) whose source key or file name is ``name``."""
+    basename = PurePosixPath(name).name
+    ext = basename.rsplit(".", 1)[-1].lower() if "." in basename else ""
+    with path.open("rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    if not head:
+        raise InvalidMediaError(f"{basename}: the file is empty (0 bytes). Upload it again.")
+
+    kind = _binary_kind(head, ext, basename)
+    if kind is not None:
+        return kind
+
+    text = _decode_text(head, complete=len(head) < HEAD_BYTES)
+    if text is not None:
+        stripped = text.lstrip("\ufeff \t\r\n")
+        if stripped.startswith("#EXTM3U") or _MPD.search(stripped[:1024]) or ext in PLAYLIST_EXTENSIONS:
+            raise UnsupportedMediaError(
+                f"{basename} is a streaming playlist, which only references media stored elsewhere; "
+                "the pipeline does not fetch URLs. Upload the media file itself (e.g. the .mp4)."
+            )
+        if basename.lower() in MANIFEST_NAMES:
+            return "manifest"
+        if ext in LESSON_EXTENSIONS:
+            return "lesson"
+
+    if ext in LESSON_EXTENSIONS:
+        raise LessonError(
+            f"{basename} is not valid UTF-8 text. Save the lesson as UTF-8 (most editors offer "
+            "'Save with encoding') and upload it again."
+        )
+    if basename.lower() in MANIFEST_NAMES:
+        raise ManifestError(f"{basename} is not a UTF-8 text file. Save it as UTF-8 YAML and upload it again.")
+    for extensions, what in (
+        (VIDEO_EXTENSIONS, "a playable video"),
+        (AUDIO_EXTENSIONS, "a playable audio file"),
+        (IMAGE_EXTENSIONS, "a readable image"),
+    ):
+        if ext in extensions:
+            raise InvalidMediaError(
+                f"{basename} is not {what}: its content is not in any format we recognise, so it is "
+                "probably corrupt or only partly uploaded. Re-export it and upload it again."
+            )
+    raise UnsupportedMediaError(f"{basename} is not a supported file type. Supported: {SUPPORTED}.")
+
+
+def _binary_kind(head: bytes, ext: str, basename: str) -> Kind | None:
+    if head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff"):
+        return "image"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image"
+    if head[:4] == b"RIFF" and len(head) >= 12:
+        form = head[8:12]
+        if form == b"WEBP":
+            return "image"
+        if form == b"WAVE":
+            return "audio"
+        if form == b"AVI ":
+            return "video"
+        return None
+    if head[4:8] == b"ftyp":
+        return _ftyp_kind(head, ext, basename)
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video"
+    if _is_mpegts(head):
+        return "video"
+    if head.startswith(b"ID3") or _is_adts(head) or _is_mpeg_audio(head):
+        return "audio"
+    return None
+
+
+def _ftyp_kind(head: bytes, ext: str, basename: str) -> Kind:
+    size = int.from_bytes(head[0:4], "big")
+    box = head[8 : min(max(size, 16), len(head))]
+    brands = {box[i : i + 4] for i in range(0, len(box) - 3, 4)}
+    brands.discard(b"\x00\x00\x00\x00")  # the minor version field
+    if head[8:12] in _STILL_BRANDS:
+        raise UnsupportedMediaError(
+            f"{basename} is a HEIC/AVIF still image, which is not supported. Export it as JPEG or PNG "
+            "and upload it again."
+        )
+    if head[8:12] in _AUDIO_BRANDS or (ext == "m4a" and brands & _AUDIO_BRANDS):
+        return "audio"
+    return "video"
+
+
+def _is_mpegts(head: bytes) -> bool:
+    # Plain TS has a 0x47 sync byte every 188 bytes; M2TS (Blu-ray, AVCHD) prefixes each packet with 4 bytes.
+    for offset, stride in ((0, 188), (4, 192)):
+        positions = range(offset, min(len(head), offset + 3 * stride), stride)
+        if len(positions) >= 2 and all(head[p] == 0x47 for p in positions):
+            return True
+    return False
+
+
+def _is_adts(head: bytes) -> bool:
+    # 12-bit sync, layer always 0; the sampling frequency index must not be a reserved value.
+    return len(head) >= 7 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0 and (head[2] >> 2) & 0x0F < 13
+
+
+def _is_mpeg_audio(head: bytes) -> bool:
+    # An 11-bit frame sync alone matches 1 in 2048 random files: also reject every reserved header value.
+    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return False
+    version = (head[1] >> 3) & 0x3
+    layer = (head[1] >> 1) & 0x3
+    bitrate = head[2] >> 4
+    sample_rate = (head[2] >> 2) & 0x3
+    return version != 1 and layer != 0 and bitrate not in (0, 15) and sample_rate != 3
+
+
+def _decode_text(head: bytes, *, complete: bool) -> str | None:
+    """The head as text if it is UTF-8 without NUL bytes; a multi-byte character cut by a partial read is
+    fine, one cut by the end of the file is not."""
+    if b"\x00" in head:
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        return decoder.decode(head, final=complete)
+    except UnicodeDecodeError:
+        return None

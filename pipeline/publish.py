@@ -1,0 +1,44 @@
+"""Publishing a local output tree under one prefix of the publish bucket.
+
+Readers must never see a mix of old and new files: children (segments, images) are written first, the
+entry point (master playlist, HTML page) last, and only then are files of an earlier version that the
+new one no longer references pruned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.storage import ObjectStore
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=60"
+
+
+def cache_control_for(key: str) -> str:
+    """Playlists and pages change on republish; everything else is content-addressed by its asset."""
+    return SHORT if key.endswith((".m3u8", ".html", ".vtt")) else IMMUTABLE
+
+
+def publish_tree(
+    store: ObjectStore,
+    bucket: str,
+    prefix: str,
+    root: Path,
+    files: Sequence[str],
+    *,
+    prune: bool = True,
+) -> list[str]:
+    """Upload ``files`` (relative to ``root``, entry point last) under ``prefix``; return their keys."""
+    prefix = prefix.rstrip("/") + "/"
+    keys: list[str] = []
+    for rel in files:
+        key = prefix + rel
+        store.put_file(bucket, key, root / rel, cache_control=cache_control_for(key))
+        keys.append(key)
+    if prune:
+        wanted = set(keys)
+        stale = [k for k in store.list_keys(bucket, prefix) if k not in wanted]
+        store.delete_keys(bucket, stale)
+    return keys

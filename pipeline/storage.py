@@ -1,0 +1,133 @@
+"""Object storage: the ``ObjectStore`` port and its S3 adapter.
+
+Domain code asks for "the bytes of this source version" and "publish these files"; only the adapter
+knows S3. Writes always carry an explicit Content-Type (see ``content_types``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipeline.content_types import content_type_for
+from pipeline.errors import SourceNotFoundError
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    version_id: str | None
+    content_type: str | None
+
+
+class ObjectStore(Protocol):
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo | None: ...
+
+    def download(self, bucket: str, key: str, dest: Path, version_id: str | None = None) -> Path: ...
+
+    def read_range(self, bucket: str, key: str, length: int, version_id: str | None = None) -> bytes: ...
+
+    def put_file(self, bucket: str, key: str, path: Path, *, cache_control: str | None = None) -> None: ...
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None: ...
+
+    def list_keys(self, bucket: str, prefix: str) -> Iterator[str]: ...
+
+    def delete_keys(self, bucket: str, keys: Iterable[str]) -> None: ...
+
+
+def _is_missing(exc: Exception) -> bool:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    return code in ("404", "NoSuchKey", "NoSuchVersion", "NotFound", "InvalidArgument")
+
+
+class S3ObjectStore:
+    """``ObjectStore`` over an S3 client (real AWS, or moto in local mode)."""
+
+    def __init__(self, s3: Any) -> None:
+        self._s3 = s3
+
+    @staticmethod
+    def _version(version_id: str | None) -> dict[str, str]:
+        return {"VersionId": version_id} if version_id and version_id != "null" else {}
+
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo | None:
+        try:
+            resp = self._s3.head_object(Bucket=bucket, Key=key, **self._version(version_id))
+        except Exception as exc:
+            if _is_missing(exc):
+                return None
+            raise
+        return ObjectInfo(
+            key=key,
+            size=int(resp.get("ContentLength", 0)),
+            etag=str(resp.get("ETag", "")).strip('"'),
+            version_id=resp.get("VersionId"),
+            content_type=resp.get("ContentType"),
+        )
+
+    def download(self, bucket: str, key: str, dest: Path, version_id: str | None = None) -> Path:
+        try:
+            resp = self._s3.get_object(Bucket=bucket, Key=key, **self._version(version_id))
+        except Exception as exc:
+            if _is_missing(exc):
+                raise SourceNotFoundError(
+                    f"'{key}' (version {version_id or 'latest'}) is no longer in the upload bucket: "
+                    "it was deleted or replaced before processing; upload it again if it is still wanted"
+                ) from exc
+            raise
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with dest.open("wb") as fh:
+            for chunk in resp["Body"].iter_chunks(1024 * 1024):
+                fh.write(chunk)
+        return dest
+
+    def read_range(self, bucket: str, key: str, length: int, version_id: str | None = None) -> bytes:
+        try:
+            resp = self._s3.get_object(
+                Bucket=bucket, Key=key, Range=f"bytes=0-{max(length - 1, 0)}", **self._version(version_id)
+            )
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+            if code == "InvalidRange":  # a zero-byte object has no byte 0
+                return b""
+            if _is_missing(exc):
+                raise SourceNotFoundError(
+                    f"'{key}' is no longer in the upload bucket: it was deleted or replaced before processing"
+                ) from exc
+            raise
+        data: bytes = resp["Body"].read()
+        return data[:length]
+
+    def put_file(self, bucket: str, key: str, path: Path, *, cache_control: str | None = None) -> None:
+        extra = {"ContentType": content_type_for(key)}
+        if cache_control:
+            extra["CacheControl"] = cache_control
+        with path.open("rb") as fh:
+            self._s3.put_object(Bucket=bucket, Key=key, Body=fh, **extra)
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None:
+        extra = {"ContentType": content_type_for(key)}
+        if cache_control:
+            extra["CacheControl"] = cache_control
+        self._s3.put_object(Bucket=bucket, Key=key, Body=data, **extra)
+
+    def list_keys(self, bucket: str, prefix: str) -> Iterator[str]:
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                yield obj["Key"]
+
+    def delete_keys(self, bucket: str, keys: Iterable[str]) -> None:
+        batch: list[dict[str, str]] = []
+        for key in keys:
+            batch.append({"Key": key})
+            if len(batch) == 1000:
+                self._s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+                batch = []
+        if batch:
+            self._s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})

@@ -1,0 +1,35 @@
+"""Images: responsive variants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline import layout
+from pipeline.catalog.model import SourceRef
+from pipeline.keys import parse_key
+from pipeline.media.images import make_variants
+from pipeline.publish import publish_tree
+from pipeline.services import Services
+from pipeline.usecases.workspace import workspace
+
+
+def make_image_variants(source: SourceRef, services: Services) -> dict[str, Any]:
+    asset = parse_key(source.key)
+    with workspace(source, services) as ws:
+        info, variants = make_variants(
+            ws.source, ws.out, widths=layout.IMAGE_WIDTHS, limits=services.settings.limits
+        )
+        prefix = asset.publish_prefix + layout.image_dir(asset.asset_id)
+        keys = publish_tree(services.store, services.settings.publish_bucket, prefix, ws.out,
+                            [v.path for v in variants])
+    return {
+        "outputs": keys,
+        "details": {
+            "image": info,
+            "variants": [
+                {"key": key, "width": v.width, "height": v.height, "contentType": v.content_type,
+                 "bytes": v.bytes}
+                for key, v in zip(keys, variants, strict=True)
+            ],
+        },
+    }

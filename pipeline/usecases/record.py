@@ -1,0 +1,85 @@
+"""The two ends of every execution: record the published asset, or record why it failed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipeline.catalog.model import SourceRef
+from pipeline.errors import UnsafeKeyError
+from pipeline.keys import AssetKey, asset_id_for, parse_key
+from pipeline.services import Services
+
+MAX_MESSAGE = 1000
+
+
+def _merge_results(result: Any) -> tuple[list[str], dict[str, Any]]:
+    """A branch returns one result, a Parallel state a list of them: merge outputs and details."""
+    parts = result if isinstance(result, list) else [result]
+    outputs: list[str] = []
+    details: dict[str, Any] = {}
+    for part in parts:
+        if isinstance(part, dict):
+            outputs.extend(str(o) for o in part.get("outputs", []))
+            details.update(part.get("details", {}))
+    return outputs, details
+
+
+def record_asset(state: dict[str, Any], services: Services) -> dict[str, Any]:
+    source = SourceRef.from_dict(state["source"])
+    asset = state["asset"]
+    outputs, details = _merge_results(state.get("result"))
+    if "probe" in state:
+        details["probe"] = state["probe"]
+    written = services.catalog.record_published(
+        asset["courseId"], asset["assetId"], source, asset["kind"], outputs, details
+    )
+    return {"status": "PUBLISHED" if written else "SUPERSEDED", "assetId": asset["assetId"],
+            "outputs": len(outputs)}
+
+
+def explain_error(error: dict[str, Any] | None) -> tuple[str, str]:
+    """(error name, author-facing message) from a Catch's ``{Error, Cause}``.
+
+    A Lambda error's Cause is the runtime's JSON (errorType, errorMessage, stackTrace): the message is
+    what the author needs; the stack trace stays in the execution history for engineers.
+    """
+    error = error or {}
+    name = str(error.get("Error") or "States.Runtime")
+    cause = str(error.get("Cause") or "")
+    message = cause
+    try:
+        parsed = json.loads(cause)
+    except (ValueError, TypeError):
+        parsed = None
+    if isinstance(parsed, dict) and parsed.get("errorMessage"):
+        message = str(parsed["errorMessage"])
+    if name == "States.Timeout":
+        message = message or "processing took longer than allowed; try a shorter or smaller file"
+    return name, (message or name)[:MAX_MESSAGE]
+
+
+def _lenient_asset(key: str) -> AssetKey | None:
+    """The course and asset a failed key belongs to, even when the path itself was refused."""
+    try:
+        return parse_key(key)
+    except UnsafeKeyError:
+        parts = key.split("/", 2)
+        if len(parts) == 3 and parts[0] == "courses" and parts[2]:
+            try:
+                parse_key(f"courses/{parts[1]}/x")
+            except UnsafeKeyError:
+                return None
+            return AssetKey(course_id=parts[1], path=parts[2])
+        return None
+
+
+def record_failure(state: dict[str, Any], services: Services) -> dict[str, Any]:
+    source = SourceRef.from_dict(state["source"])
+    name, message = explain_error(state.get("error"))
+    asset = _lenient_asset(source.key)
+    recorded = False
+    if asset is not None:
+        asset_id = (state.get("asset") or {}).get("assetId") or asset_id_for(asset.path)
+        recorded = services.catalog.record_failed(asset.course_id, asset_id, source, name, message)
+    return {"error": name, "message": message, "recorded": recorded}
