@@ -44,7 +44,8 @@ def collect_uploads(paths: Sequence[str], course_id: str) -> list[Any]:
             raise UsageError(f"{raw}: no such file or folder")
         if path.is_dir():
             files = sorted(
-                p for p in path.rglob("*")
+                p
+                for p in path.rglob("*")
                 if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             pairs = [(p, p.relative_to(path).as_posix()) for p in files]
@@ -73,8 +74,9 @@ def _summary_table(report: dict[str, Any]) -> Table:
         else:
             detail = f"{ex['error']}: {ex['cause']}"
         secs = f"{ex['durationMs'] / 1000:.1f}s" if ex["durationMs"] is not None else "-"
-        table.add_row(ex["key"].split("/", 2)[2], str(asset.get("kind", "?")), f"[{style}]{status}[/]", secs,
-                      detail)
+        table.add_row(
+            ex["key"].split("/", 2)[2], str(asset.get("kind", "?")), f"[{style}]{status}[/]", secs, detail
+        )
     return table
 
 
@@ -86,8 +88,9 @@ def _run(uploads: list[Any], course_id: str, out: Path, as_json: bool, verbose: 
     def progress(key: str, state: str, elapsed: float) -> None:
         err.print(f"[dim]{elapsed:6.1f}s[/] {key.split('/', 2)[2]} [cyan]{state}[/]")
 
-    report = run_uploads(uploads, course_id=course_id, out=out, progress=progress,
-                         log_level="INFO" if verbose else "ERROR")
+    report = run_uploads(
+        uploads, course_id=course_id, out=out, progress=progress, log_level="INFO" if verbose else "ERROR"
+    )
     failed = [e for e in report["executions"] if e["status"] != "SUCCEEDED"]
     if as_json:
         doc = {k: report[k] for k in CONTRACT_KEYS}

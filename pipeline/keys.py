@@ -57,8 +57,10 @@ def parse_key(key: str) -> AssetKey:
     downstream path join is refused rather than "cleaned" (silent renames lose track of sources).
     """
     if not key.startswith(INGEST_PREFIX):
-        raise UnsafeKeyError(f"'{key}' is not under '{INGEST_PREFIX}': upload files to courses/<course-id>/...")
-    rest = key[len(INGEST_PREFIX):]
+        raise UnsafeKeyError(
+            f"'{key}' is not under '{INGEST_PREFIX}': upload files to courses/<course-id>/..."
+        )
+    rest = key[len(INGEST_PREFIX) :]
     course_id, sep, path = rest.partition("/")
     if not sep or not path:
         raise UnsafeKeyError(f"'{key}' has no file path after the course id: use courses/<course-id>/<file>")

@@ -57,8 +57,9 @@ class DynamoCatalog:
     def _key(self, course_id: str, sk: str) -> dict[str, Any]:
         return {"PK": {"S": course_pk(course_id)}, "SK": {"S": sk}}
 
-    def _update(self, key: dict[str, Any], fields: dict[str, Any], condition: str,
-                cond_values: dict[str, Any]) -> bool:
+    def _update(
+        self, key: dict[str, Any], fields: dict[str, Any], condition: str, cond_values: dict[str, Any]
+    ) -> bool:
         names = {f"#f{i}": name for i, name in enumerate(fields)}
         values = {f":v{i}": _ser.serialize(_to_dynamo(v)) for i, v in enumerate(fields.values())}
         values.update({k: _ser.serialize(_to_dynamo(v)) for k, v in cond_values.items()})
@@ -82,8 +83,9 @@ class DynamoCatalog:
             raise
         return True
 
-    def _asset_fields(self, course_id: str, asset_id: str, source: SourceRef, status: AssetStatus,
-                      **extra: Any) -> dict[str, Any]:
+    def _asset_fields(
+        self, course_id: str, asset_id: str, source: SourceRef, status: AssetStatus, **extra: Any
+    ) -> dict[str, Any]:
         fields: dict[str, Any] = {
             "courseId": course_id,
             "assetId": asset_id,
@@ -101,65 +103,112 @@ class DynamoCatalog:
         fields.update(extra)
         return {k: v for k, v in fields.items() if v is not None}
 
-    def _write_asset(self, course_id: str, asset_id: str, source: SourceRef, status: AssetStatus,
-                     *, newer_or_same: bool, **extra: Any) -> bool:
-        """``newer_or_same``: an upload event may replace anything not newer; later steps only touch
-        the item of their own source version."""
+    def _write_asset(
+        self,
+        course_id: str,
+        asset_id: str,
+        source: SourceRef,
+        status: AssetStatus,
+        *,
+        new_upload: bool,
+        **extra: Any,
+    ) -> bool:
+        """An upload event may replace an item of an older upload (smaller sequencer; the version id
+        breaks ties, since the same version redelivered must not reset a finished asset to UPLOADED).
+        Every later step only touches the item of its own source version."""
         fields = self._asset_fields(course_id, asset_id, source, status, **extra)
-        seq = normalize_sequencer(source.sequencer)
-        if newer_or_same:
-            condition = "attribute_not_exists(PK) OR #seq <= :seq"
-            cond_values: dict[str, Any] = {":seq": seq}
+        cond_values: dict[str, Any] = {
+            ":seq": normalize_sequencer(source.sequencer),
+            ":ver": source.version_id or "null",
+        }
+        if new_upload:
+            condition = "attribute_not_exists(PK) OR #seq < :seq OR (#seq = :seq AND #ver <> :ver)"
         else:
-            fields.pop("sequencer")
             condition = "attribute_not_exists(PK) OR (#seq = :seq AND #ver = :ver)"
-            cond_values = {":seq": seq, ":ver": source.version_id or "null"}
         return self._update(self._key(course_id, asset_sk(asset_id)), fields, condition, cond_values)
 
-    def record_uploaded(self, course_id: str, asset_id: str, path: str, source: SourceRef,
-                        execution_name: str) -> bool:
+    def record_uploaded(
+        self, course_id: str, asset_id: str, path: str, source: SourceRef, execution_name: str
+    ) -> bool:
         return self._write_asset(
-            course_id, asset_id, source, AssetStatus.UPLOADED, newer_or_same=True,
-            path=path, name=PurePosixPath(path).name, executionName=execution_name,
+            course_id,
+            asset_id,
+            source,
+            AssetStatus.UPLOADED,
+            new_upload=True,
+            path=path,
+            name=PurePosixPath(path).name,
+            executionName=execution_name,
             uploadedAt=now_iso(),
         )
 
-    def mark_processing(self, course_id: str, asset_id: str, source: SourceRef, kind: str,
-                        execution_arn: str | None) -> bool:
+    def mark_processing(
+        self, course_id: str, asset_id: str, source: SourceRef, kind: str, execution_arn: str | None
+    ) -> bool:
         return self._write_asset(
-            course_id, asset_id, source, AssetStatus.PROCESSING, newer_or_same=True,
-            kind=kind, executionArn=execution_arn, path=source.key.split("/", 2)[2],
+            course_id,
+            asset_id,
+            source,
+            AssetStatus.PROCESSING,
+            new_upload=False,
+            kind=kind,
+            executionArn=execution_arn,
+            path=source.key.split("/", 2)[2],
             name=PurePosixPath(source.key).name,
         )
 
-    def record_published(self, course_id: str, asset_id: str, source: SourceRef, kind: str,
-                         outputs: list[str], details: dict[str, Any]) -> bool:
+    def record_published(
+        self,
+        course_id: str,
+        asset_id: str,
+        source: SourceRef,
+        kind: str,
+        outputs: list[str],
+        details: dict[str, Any],
+    ) -> bool:
         return self._write_asset(
-            course_id, asset_id, source, AssetStatus.PUBLISHED, newer_or_same=False,
-            kind=kind, outputs=outputs, details=details, error=None, publishedAt=now_iso(),
+            course_id,
+            asset_id,
+            source,
+            AssetStatus.PUBLISHED,
+            new_upload=False,
+            kind=kind,
+            outputs=outputs,
+            details=details,
+            error=None,
+            publishedAt=now_iso(),
         )
 
-    def record_failed(self, course_id: str, asset_id: str, source: SourceRef, error: str,
-                      message: str) -> bool:
+    def record_failed(
+        self, course_id: str, asset_id: str, source: SourceRef, error: str, message: str
+    ) -> bool:
         return self._write_asset(
-            course_id, asset_id, source, AssetStatus.FAILED, newer_or_same=True,
+            course_id,
+            asset_id,
+            source,
+            AssetStatus.FAILED,
+            new_upload=False,
             error={"name": error, "message": message},
         )
 
     def put_course(self, course_id: str, record: dict[str, Any], source: SourceRef) -> bool:
         fields = dict(record)
-        fields.update({
-            "courseId": course_id,
-            "entity": "COURSE",
-            "manifestKey": source.key,
-            "manifestVersion": source.version_id or "null",
-            "sequencer": normalize_sequencer(source.sequencer),
-            "updatedAt": now_iso(),
-            "schemaVersion": SCHEMA_VERSION,
-        })
+        fields.update(
+            {
+                "courseId": course_id,
+                "entity": "COURSE",
+                "manifestKey": source.key,
+                "manifestVersion": source.version_id or "null",
+                "sequencer": normalize_sequencer(source.sequencer),
+                "updatedAt": now_iso(),
+                "schemaVersion": SCHEMA_VERSION,
+            }
+        )
         return self._update(
-            self._key(course_id, "COURSE"), fields,
-            "attribute_not_exists(PK) OR #seq <= :seq", {":seq": normalize_sequencer(source.sequencer)},
+            self._key(course_id, "COURSE"),
+            fields,
+            "attribute_not_exists(PK) OR #seq <= :seq",
+            {":seq": normalize_sequencer(source.sequencer)},
         )
 
     def course_items(self, course_id: str) -> list[dict[str, Any]]:

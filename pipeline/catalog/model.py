@@ -75,17 +75,27 @@ def normalize_sequencer(sequencer: str | None) -> str:
 class Catalog(Protocol):
     """The catalog port; ``DynamoCatalog`` is the adapter."""
 
-    def record_uploaded(self, course_id: str, asset_id: str, path: str, source: SourceRef,
-                        execution_name: str) -> bool: ...
+    def record_uploaded(
+        self, course_id: str, asset_id: str, path: str, source: SourceRef, execution_name: str
+    ) -> bool: ...
 
-    def mark_processing(self, course_id: str, asset_id: str, source: SourceRef, kind: str,
-                        execution_arn: str | None) -> bool: ...
+    def mark_processing(
+        self, course_id: str, asset_id: str, source: SourceRef, kind: str, execution_arn: str | None
+    ) -> bool: ...
 
-    def record_published(self, course_id: str, asset_id: str, source: SourceRef, kind: str,
-                         outputs: list[str], details: dict[str, Any]) -> bool: ...
+    def record_published(
+        self,
+        course_id: str,
+        asset_id: str,
+        source: SourceRef,
+        kind: str,
+        outputs: list[str],
+        details: dict[str, Any],
+    ) -> bool: ...
 
-    def record_failed(self, course_id: str, asset_id: str, source: SourceRef, error: str,
-                      message: str) -> bool: ...
+    def record_failed(
+        self, course_id: str, asset_id: str, source: SourceRef, error: str, message: str
+    ) -> bool: ...
 
     def put_course(self, course_id: str, record: dict[str, Any], source: SourceRef) -> bool: ...
 

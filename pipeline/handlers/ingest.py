@@ -22,7 +22,9 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     svc = services()
-    outcome = start_processing(json.loads(record.body), store=svc.store, catalog=svc.catalog, starter=starter())
+    outcome = start_processing(
+        json.loads(record.body), store=svc.store, catalog=svc.catalog, starter=starter()
+    )
     logger.info("ingested", extra=asdict(outcome))
     return asdict(outcome)
 
@@ -30,6 +32,8 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+    return dict(
+        process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
     )

@@ -6,8 +6,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline.handlers._wiring import logger, services, tracer
 from pipeline.catalog.model import SourceRef
+from pipeline.handlers._wiring import logger, services, tracer
 from pipeline.usecases.video import probe_media
 
 

@@ -7,7 +7,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.handlers._wiring import logger, services, tracer
-
 from pipeline.usecases.record import record_asset
 
 

@@ -45,8 +45,9 @@ def export_run(runtime: LocalRuntime, out: Path, execution_arns: list[str]) -> d
             s3.download_file(runtime.publish_bucket, obj["Key"], str(target))
             objects += 1
     items = DynamoCatalog(runtime.client("dynamodb"), runtime.catalog_table).all_items()
-    (out / "catalog.json").write_text(json.dumps(items, indent=2, ensure_ascii=False, default=_json_default)
-                                      + "\n", encoding="utf-8")
+    (out / "catalog.json").write_text(
+        json.dumps(items, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8"
+    )
     hist_dir = out / "executions"
     hist_dir.mkdir()
     for arn in execution_arns:

@@ -66,14 +66,19 @@ def run_uploads(
             runtime.pump()
             existing = {
                 e["executionArn"]
-                for page in runtime.client("stepfunctions").get_paginator("list_executions").paginate(
-                    stateMachineArn=runtime.state_machine_arn)
+                for page in runtime.client("stepfunctions")
+                .get_paginator("list_executions")
+                .paginate(stateMachineArn=runtime.state_machine_arn)
                 for e in page["executions"]
             }
             seen: dict[str, str] = {}
 
-            def on_poll(arn: str, desc: dict[str, Any], _items: dict[str, Upload] = wave_arns,
-                        _seen: dict[str, str] = seen) -> None:
+            def on_poll(
+                arn: str,
+                desc: dict[str, Any],
+                _items: dict[str, Upload] = wave_arns,
+                _seen: dict[str, str] = seen,
+            ) -> None:
                 if progress is None:
                     return
                 state = desc["status"] if desc["status"] != "RUNNING" else _current_state(runtime, arn)
@@ -85,22 +90,34 @@ def run_uploads(
             results = runtime.wait_for(running, on_poll=on_poll)
             for arn, item in wave_arns.items():
                 if arn not in results:
-                    reasons = "; ".join(f.reason for f in runtime.ingest_failures) or "ingest did not start it"
-                    executions.append({"key": item.key, "name": arn.rsplit(":", 1)[1], "status": "NOT_STARTED",
-                                       "error": "IngestError", "cause": reasons, "durationMs": None})
+                    reasons = (
+                        "; ".join(f.reason for f in runtime.ingest_failures) or "ingest did not start it"
+                    )
+                    executions.append(
+                        {
+                            "key": item.key,
+                            "name": arn.rsplit(":", 1)[1],
+                            "status": "NOT_STARTED",
+                            "error": "IngestError",
+                            "cause": reasons,
+                            "durationMs": None,
+                        }
+                    )
                     continue
                 desc = results[arn]
                 duration = None
                 if desc.get("stopDate") and desc.get("startDate"):
                     duration = int((desc["stopDate"] - desc["startDate"]).total_seconds() * 1000)
-                executions.append({
-                    "key": item.key,
-                    "name": desc["name"],
-                    "status": desc["status"],
-                    "error": desc.get("error"),
-                    "cause": desc.get("cause"),
-                    "durationMs": duration,
-                })
+                executions.append(
+                    {
+                        "key": item.key,
+                        "name": desc["name"],
+                        "status": desc["status"],
+                        "error": desc.get("error"),
+                        "cause": desc.get("cause"),
+                        "durationMs": duration,
+                    }
+                )
                 arns.append(arn)
         export = export_run(runtime, out, arns)
         items = DynamoCatalog(runtime.client("dynamodb"), runtime.catalog_table).course_items(course_id)

@@ -173,8 +173,12 @@ class LocalRuntime:
         events = self.client("events")
         for _logical, res in self.stack.of_type("AWS::Events::Rule").items():
             props = self.stack.resolve(res["Properties"])
-            events.put_rule(Name=props["Name"], EventPattern=json.dumps(props["EventPattern"]), State="ENABLED")
-            events.put_targets(Rule=props["Name"], Targets=[{"Id": t["Id"], "Arn": t["Arn"]} for t in props["Targets"]])
+            events.put_rule(
+                Name=props["Name"], EventPattern=json.dumps(props["EventPattern"]), State="ENABLED"
+            )
+            events.put_targets(
+                Rule=props["Name"], Targets=[{"Id": t["Id"], "Arn": t["Arn"]} for t in props["Targets"]]
+            )
 
     def _create_functions(self) -> None:
         lam = self.client("lambda")
@@ -191,9 +195,14 @@ class LocalRuntime:
             memory = int(self.stack.function_setting(logical, "MemorySize", 128))
             timeout = int(self.stack.function_setting(logical, "Timeout", 3))
             resp = lam.create_function(
-                FunctionName=name, Runtime=str(self.stack.function_setting(logical, "Runtime")),
-                Role=role, Handler=handler, Code={"ZipFile": code.getvalue()},
-                Timeout=timeout, MemorySize=memory, Environment={"Variables": env},
+                FunctionName=name,
+                Runtime=str(self.stack.function_setting(logical, "Runtime")),
+                Role=role,
+                Handler=handler,
+                Code={"ZipFile": code.getvalue()},
+                Timeout=timeout,
+                MemorySize=memory,
+                Environment={"Variables": env},
             )
             self.lambdas.register(FunctionSpec(name, resp["FunctionArn"], handler, memory, timeout))
             for event in self.stack.props(logical).get("Events", {}).values():
@@ -201,12 +210,14 @@ class LocalRuntime:
                     continue
                 props = event["Properties"]
                 queue_name = str(self.stack.resolve(props["Queue"])).rsplit(":", 1)[1]
-                self.mappings.append(EventSourceMapping(
-                    function=name,
-                    queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
-                    batch_size=int(props.get("BatchSize", 10)),
-                    report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-                ))
+                self.mappings.append(
+                    EventSourceMapping(
+                        function=name,
+                        queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
+                        batch_size=int(props.get("BatchSize", 10)),
+                        report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                    )
+                )
 
     def _create_state_machine(self) -> None:
         sfn = self.client("stepfunctions")
@@ -252,13 +263,16 @@ class LocalRuntime:
         delivered = 0
         sqs = self.client("sqs")
         for mapping in self.mappings:
-            queue_arn = sqs.get_queue_attributes(
-                QueueUrl=mapping.queue_url, AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=mapping.queue_url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
             while True:
                 resp = sqs.receive_message(
-                    QueueUrl=mapping.queue_url, MaxNumberOfMessages=min(mapping.batch_size, 10),
-                    AttributeNames=["All"], MessageAttributeNames=["All"], WaitTimeSeconds=0,
+                    QueueUrl=mapping.queue_url,
+                    MaxNumberOfMessages=min(mapping.batch_size, 10),
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                    WaitTimeSeconds=0,
                 )
                 messages = resp.get("Messages", [])
                 if not messages:
@@ -273,7 +287,9 @@ class LocalRuntime:
                 failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
                 for m in messages:
                     if m["MessageId"] in failed_ids:
-                        self.ingest_failures.append(IngestFailure(m["MessageId"], m["Body"], "batch item failed"))
+                        self.ingest_failures.append(
+                            IngestFailure(m["MessageId"], m["Body"], "batch item failed")
+                        )
                     else:
                         sqs.delete_message(QueueUrl=mapping.queue_url, ReceiptHandle=m["ReceiptHandle"])
         return delivered
@@ -312,8 +328,9 @@ class LocalRuntime:
             if not token:
                 return events
 
-    def wait_for(self, execution_arns: list[str], timeout_s: float = 3600.0, poll_s: float = 0.1,
-                 on_poll: Any = None) -> dict[str, dict[str, Any]]:
+    def wait_for(
+        self, execution_arns: list[str], timeout_s: float = 3600.0, poll_s: float = 0.1, on_poll: Any = None
+    ) -> dict[str, dict[str, Any]]:
         """Block until every execution has ended; ``on_poll(arn, description)`` sees progress."""
         deadline = time.monotonic() + timeout_s
         done: dict[str, dict[str, Any]] = {}

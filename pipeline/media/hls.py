@@ -1,4 +1,4 @@
-"""Encode a source into HLS: one rendition for the walking skeleton, plus a master playlist we write ourselves.
+"""Encode a source into HLS: one rendition for the walking skeleton, and a master playlist written by us.
 
 ffmpeg 5.x writes neither AVERAGE-BANDWIDTH nor FRAME-RATE in its master playlist and guesses BANDWIDTH
 from the configured bitrate, so the master is built from what was actually written: segment sizes from
@@ -83,7 +83,9 @@ def encode_hls(
         name = f"{min(size)}p"
         fps = probe.fps or _DEFAULT_FPS
         # setsar=1: players ignore SAR in HLS more often than not, so the pixels themselves must be square.
-        streams.append(inp["V:0"].filter("scale", width, height).filter("setsar", 1).filter("format", "yuv420p"))
+        streams.append(
+            inp["V:0"].filter("scale", width, height).filter("setsar", 1).filter("format", "yuv420p")
+        )
         options.update(
             {
                 "c:v": "libx264",
@@ -110,7 +112,11 @@ def encode_hls(
     rendition_dir = out_dir / name
     rendition_dir.mkdir(parents=True, exist_ok=True)
     options["hls_segment_filename"] = str(rendition_dir / "seg_%05d.ts")
-    run(ffmpeg.output(*streams, str(rendition_dir / "index.m3u8"), **options).overwrite_output(), source, "encoded")
+    run(
+        ffmpeg.output(*streams, str(rendition_dir / "index.m3u8"), **options).overwrite_output(),
+        source,
+        "encoded",
+    )
 
     playlist = f"{name}/index.m3u8"
     segments = _read_media_playlist(out_dir / playlist)

@@ -50,8 +50,9 @@ def _best_frame(source: Path, tmp: Path, probe: ProbeResult, max_width: int) -> 
     for i, position in enumerate(CANDIDATE_POSITIONS):
         png = tmp / f"candidate-{i}.png"
         stream = (
-            ffmpeg.input(input_url(source), ss=f"{probe.duration_s * position:.3f}", protocol_whitelist="file")
-            ["V:0"]
+            ffmpeg.input(
+                input_url(source), ss=f"{probe.duration_s * position:.3f}", protocol_whitelist="file"
+            )["V:0"]
             .filter("scale", width, height)
             .filter("setsar", 1)
             .output(str(png), **{"frames:v": 1})

@@ -124,7 +124,8 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
     if duration > limits.max_duration_s:
         raise MediaTooLargeError(
             f"{name} is {_human_duration(duration)} long; the limit is "
-            f"{_human_duration(limits.max_duration_s)}. Split it into shorter parts and upload them separately."
+            f"{_human_duration(limits.max_duration_s)}. Split it into shorter parts and upload them "
+            "separately."
         )
 
     width = height = coded_width = coded_height = None

@@ -70,7 +70,9 @@ def sniff_kind(path: Path, name: str) -> Kind:
             "'Save with encoding') and upload it again."
         )
     if basename.lower() in MANIFEST_NAMES:
-        raise ManifestError(f"{basename} is not a UTF-8 text file. Save it as UTF-8 YAML and upload it again.")
+        raise ManifestError(
+            f"{basename} is not a UTF-8 text file. Save it as UTF-8 YAML and upload it again."
+        )
     for extensions, what in (
         (VIDEO_EXTENSIONS, "a playable video"),
         (AUDIO_EXTENSIONS, "a playable audio file"),

@@ -112,9 +112,7 @@ def render_lesson(
 
     # A fresh instance per document: Markdown keeps footnotes, abbreviations and toc ids between
     # convert() calls otherwise.
-    md = markdown.Markdown(
-        extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS, output_format="html"
-    )
+    md = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS, output_format="html")
     md.treeprocessors.register(_TableWrapper(), "cp_tables", 0)
     raw_html = md.convert(body)
     toc_tokens: list[dict[str, object]] = getattr(md, "toc_tokens", [])

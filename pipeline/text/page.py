@@ -91,7 +91,7 @@ def render_course_index(manifest: CourseManifest, *, lesson_href: Callable[[str]
         parts.append(f"<p>{escape(manifest.description)}</p>")
     number = 1
     for section in manifest.sections:
-        parts.append(f"<section><h2>{escape(section.title)}</h2><ol start=\"{number}\">")
+        parts.append(f'<section><h2>{escape(section.title)}</h2><ol start="{number}">')
         for lesson in section.lessons:
             href = escape(lesson_href(lesson.id))
             parts.append(f'<li><a href="{href}">{escape(lesson.title or lesson.id)}</a></li>')

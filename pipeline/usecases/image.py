@@ -20,15 +20,21 @@ def make_image_variants(source: SourceRef, services: Services) -> dict[str, Any]
             ws.source, ws.out, widths=layout.IMAGE_WIDTHS, limits=services.settings.limits
         )
         prefix = asset.publish_prefix + layout.image_dir(asset.asset_id)
-        keys = publish_tree(services.store, services.settings.publish_bucket, prefix, ws.out,
-                            [v.path for v in variants])
+        keys = publish_tree(
+            services.store, services.settings.publish_bucket, prefix, ws.out, [v.path for v in variants]
+        )
     return {
         "outputs": keys,
         "details": {
             "image": info,
             "variants": [
-                {"key": key, "width": v.width, "height": v.height, "contentType": v.content_type,
-                 "bytes": v.bytes}
+                {
+                    "key": key,
+                    "width": v.width,
+                    "height": v.height,
+                    "contentType": v.content_type,
+                    "bytes": v.bytes,
+                }
                 for key, v in zip(keys, variants, strict=True)
             ],
         },

@@ -43,7 +43,10 @@ def resolve_key(store: ObjectStore, bucket: str, raw_key: str, version_id: str |
     decoded = decode_event_key(raw_key)
     if decoded == raw_key:
         return decoded
-    if store.head(bucket, decoded, version_id) is None and store.head(bucket, raw_key, version_id) is not None:
+    if (
+        store.head(bucket, decoded, version_id) is None
+        and store.head(bucket, raw_key, version_id) is not None
+    ):
         return raw_key
     return decoded
 
@@ -74,5 +77,6 @@ def start_processing(
         catalog.record_uploaded(asset.course_id, asset.asset_id, asset.path, source, name)
     payload = json.dumps({"source": source.to_dict()}, sort_keys=True, separators=(",", ":"))
     arn, started = starter.start(name, payload)
-    return IngestOutcome(key=key, execution_name=name, execution_arn=arn, started=started,
-                         rejected_reason=rejected)
+    return IngestOutcome(
+        key=key, execution_name=name, execution_arn=arn, started=started, rejected_reason=rejected
+    )

@@ -34,8 +34,11 @@ def record_asset(state: dict[str, Any], services: Services) -> dict[str, Any]:
     written = services.catalog.record_published(
         asset["courseId"], asset["assetId"], source, asset["kind"], outputs, details
     )
-    return {"status": "PUBLISHED" if written else "SUPERSEDED", "assetId": asset["assetId"],
-            "outputs": len(outputs)}
+    return {
+        "status": "PUBLISHED" if written else "SUPERSEDED",
+        "assetId": asset["assetId"],
+        "outputs": len(outputs),
+    }
 
 
 def explain_error(error: dict[str, Any] | None) -> tuple[str, str]:

@@ -25,7 +25,7 @@ def _published_map(items: list[dict[str, Any]], course_prefix: str) -> dict[str,
         if item.get("status") == "PUBLISHED" and item.get("path") and outputs:
             first = str(outputs[0])
             if first.startswith(course_prefix):
-                found[str(item["path"])] = first[len(course_prefix):]
+                found[str(item["path"])] = first[len(course_prefix) :]
     return found
 
 
@@ -34,7 +34,9 @@ def render_lesson_page(source: SourceRef, services: Services) -> dict[str, Any]:
     limit = services.settings.limits.max_lesson_bytes
     info = services.store.head(source.bucket, source.key, source.version_id)
     if info is not None and info.size > limit:
-        raise LessonError(f"'{asset.name}' is {info.size} bytes; lessons are limited to {limit} bytes: split it")
+        raise LessonError(
+            f"'{asset.name}' is {info.size} bytes; lessons are limited to {limit} bytes: split it"
+        )
     items = services.catalog.course_items(asset.course_id)
     course = next((i for i in items if i.get("SK") == "COURSE"), {})
     published = _published_map(items, asset.publish_prefix)
@@ -48,8 +50,9 @@ def render_lesson_page(source: SourceRef, services: Services) -> dict[str, Any]:
         max_bytes=limit,
     )
     key = asset.publish_prefix + layout.lesson_page(asset.asset_id)
-    services.store.put_bytes(services.settings.publish_bucket, key, lesson.html.encode("utf-8"),
-                             cache_control="public, max-age=60")
+    services.store.put_bytes(
+        services.settings.publish_bucket, key, lesson.html.encode("utf-8"), cache_control="public, max-age=60"
+    )
     return {
         "outputs": [key],
         "details": {
@@ -72,7 +75,11 @@ def build_course(source: SourceRef, services: Services) -> dict[str, Any]:
     manifest = parse_manifest(data, expected_course_id=asset.course_id)
     manifest_dir = posixpath.dirname(asset.path)
 
-    def lesson_href(file: str) -> str:
+    files = {lesson.id: lesson.file for lesson in manifest.lessons()}
+
+    def lesson_href(lesson_id: str) -> str:
+        """Lesson pages are named by the asset id of their source file (stable across re-uploads)."""
+        file = files[lesson_id]
         path = posixpath.normpath(posixpath.join(manifest_dir, file)) if manifest_dir else file
         return layout.lesson_page(asset_id_for(path))
 
@@ -82,8 +89,9 @@ def build_course(source: SourceRef, services: Services) -> dict[str, Any]:
     record["status"] = "PUBLISHED"
     record["index"] = key
     services.catalog.put_course(asset.course_id, record, source)
-    services.store.put_bytes(services.settings.publish_bucket, key, index_html.encode("utf-8"),
-                             cache_control="public, max-age=60")
+    services.store.put_bytes(
+        services.settings.publish_bucket, key, index_html.encode("utf-8"), cache_control="public, max-age=60"
+    )
     return {
         "outputs": [key],
         "details": {"course": {"title": manifest.title, "lessons": len(manifest.lesson_ids())}},

@@ -59,8 +59,15 @@ def encode_media(source: SourceRef, services: Services) -> dict[str, Any]:
 def make_media_poster(source: SourceRef, services: Services) -> dict[str, Any]:
     asset = _asset(source)
     with workspace(source, services) as ws:
-        files = [str(p) for p in make_poster(ws.source, ws.out, probe(ws.source, limits=services.settings.limits),
-                                             widths=layout.POSTER_WIDTHS)]
+        files = [
+            str(p)
+            for p in make_poster(
+                ws.source,
+                ws.out,
+                probe(ws.source, limits=services.settings.limits),
+                widths=layout.POSTER_WIDTHS,
+            )
+        ]
         prefix = asset.publish_prefix + layout.media_dir(asset.asset_id) + "/thumbs"
         keys = publish_tree(services.store, services.settings.publish_bucket, prefix, ws.out, files)
     return {"outputs": keys, "details": {"posters": keys}}

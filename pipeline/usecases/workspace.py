@@ -31,5 +31,7 @@ def workspace(source: SourceRef, services: Services) -> Iterator[Workspace]:
         root = Path(tmp)
         # The local name keeps only the extension: author file names may hold anything.
         suffix = PurePosixPath(source.key).suffix.lower()[:10]
-        local = services.store.download(source.bucket, source.key, root / f"source{suffix}", source.version_id)
+        local = services.store.download(
+            source.bucket, source.key, root / f"source{suffix}", source.version_id
+        )
         yield Workspace(root=root, source=local)

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import ffmpeg
 
+# Test media only: production code never uses ultrafast.
+FAST_H264 = ("-c:v", "libx264", "-preset", "ultrafast")
+
 
 def ffmpeg_run(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
@@ -43,7 +46,7 @@ def make_clip(
     elif video:
         filters.append("[0:v]format=yuv420p" + (f",setsar={sar}" if sar else "") + "[v]")
     if filters:
-        args += ["-filter_complex", ";".join(filters), "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast"]
+        args += ["-filter_complex", ";".join(filters), "-map", "[v]", *FAST_H264]
     if audio:
         args += ["-map", "1:a" if video else "0:a"]
         if out.suffix == ".mp3":

@@ -1,0 +1,146 @@
+"""Each Lambda handler, invoked the way Lambda would, against moto resources built from template.yaml,
+with real ffmpeg and Pillow on media generated at test time."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+from PIL import Image
+
+from pipeline.catalog.dynamo import DynamoCatalog
+from pipeline.local.runtime import LocalRuntime
+
+COURSE = "handlers-1"
+
+
+def put(runtime: LocalRuntime, path: str, data: bytes) -> dict[str, Any]:
+    key = f"courses/{COURSE}/{path}"
+    version = runtime.upload(key, data)
+    return {
+        "bucket": runtime.ingest_bucket,
+        "key": key,
+        "versionId": version,
+        "etag": None,
+        "size": len(data),
+        "sequencer": "0A",
+    }
+
+
+def invoke(runtime: LocalRuntime, function: str, event: dict[str, Any]) -> tuple[Any, bool]:
+    return runtime.lambdas.invoke(f"coursepipe-{function}", event)
+
+
+def catalog(runtime: LocalRuntime) -> DynamoCatalog:
+    return DynamoCatalog(runtime.client("dynamodb"), runtime.catalog_table)
+
+
+def head(runtime: LocalRuntime, key: str) -> dict[str, Any]:
+    resp: dict[str, Any] = runtime.client("s3").head_object(Bucket=runtime.publish_bucket, Key=key)
+    return resp
+
+
+def test_video_branch_handlers(runtime: LocalRuntime, clip: Path, tmp_path: Path) -> None:
+    source = put(runtime, "media/Lecture 1 (final).mp4", clip.read_bytes())
+    asset, failed = invoke(runtime, "Classify", {"source": source, "executionArn": "arn:x"})
+    assert not failed, asset
+    assert asset["kind"] == "video" and asset["courseId"] == COURSE
+    item = catalog(runtime).course_items(COURSE)[0]
+    assert item["status"] == "PROCESSING" and item["executionArn"] == "arn:x"
+
+    probe, failed = invoke(runtime, "ProbeMedia", {"source": source, "asset": asset})
+    assert not failed, probe
+    assert probe["width"] == 640 and probe["height"] == 360 and 3.5 < probe["duration_s"] < 4.5
+
+    hls, failed = invoke(runtime, "EncodeHls", {"source": source, "asset": asset})
+    assert not failed, hls
+    master = hls["outputs"][0]
+    assert master == f"courses/{COURSE}/media/{asset['assetId']}/hls/master.m3u8"
+    assert head(runtime, master)["ContentType"] == "application/vnd.apple.mpegurl"
+    keys = [o["Key"] for o in runtime.client("s3").list_objects_v2(Bucket=runtime.publish_bucket)["Contents"]]
+    segments = [k for k in keys if k.endswith(".ts")]
+    assert segments and all(head(runtime, k)["ContentType"] == "video/mp2t" for k in segments)
+
+    # The published tree is a real HLS stream: ffprobe reads it as a client would.
+    site = tmp_path / "site"
+    for key in keys:
+        target = site / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        runtime.client("s3").download_file(runtime.publish_bucket, key, str(target))
+    streams = ffmpeg.probe(str(site / master))["streams"]
+    assert {s["codec_type"] for s in streams} == {"video", "audio"}
+
+    posters, failed = invoke(runtime, "MakePoster", {"source": source, "asset": asset})
+    assert not failed, posters
+    body = runtime.client("s3").get_object(Bucket=runtime.publish_bucket, Key=posters["outputs"][0])
+    assert body["ContentType"] == "image/jpeg"
+    assert Image.open(io.BytesIO(body["Body"].read())).size == (640, 360)
+
+
+def test_image_lesson_and_manifest_handlers(runtime: LocalRuntime) -> None:
+    png = io.BytesIO()
+    Image.new("RGB", (1200, 600), (200, 30, 30)).save(png, "PNG")
+    img_source = put(runtime, "images/diagram.png", png.getvalue())
+    img_asset, _ = invoke(runtime, "Classify", {"source": img_source})
+    assert img_asset["kind"] == "image"
+    variants, failed = invoke(runtime, "ImageVariants", {"source": img_source, "asset": img_asset})
+    assert not failed, variants
+    webp = runtime.client("s3").get_object(Bucket=runtime.publish_bucket, Key=variants["outputs"][0])
+    assert webp["ContentType"] == "image/webp"
+    assert Image.open(io.BytesIO(webp["Body"].read())).size == (640, 320)
+
+    manifest = (
+        f"id: {COURSE}\ntitle: Handlers <b>101</b>\nlang: en\nsections:\n  - title: One\n    lessons:\n"
+        "      - {id: intro, file: lessons/intro.md}\n"
+    ).encode()
+    man_source = put(runtime, "course.yaml", manifest)
+    man_asset, _ = invoke(runtime, "Classify", {"source": man_source})
+    assert man_asset["kind"] == "manifest"
+    built, failed = invoke(runtime, "BuildCourse", {"source": man_source, "asset": man_asset})
+    assert not failed, built
+    course = next(i for i in catalog(runtime).course_items(COURSE) if i["SK"] == "COURSE")
+    assert course["title"] == "Handlers <b>101</b>" and course["sections"][0]["lessons"][0]["id"] == "intro"
+
+    lesson = b"# Intro\n\n<script>alert(1)</script>\n\n[x](javascript:alert(2)) ![d](../images/diagram.png)\n"
+    les_source = put(runtime, "lessons/intro.md", lesson)
+    les_asset, _ = invoke(runtime, "Classify", {"source": les_source})
+    assert les_asset["kind"] == "lesson"
+    page, failed = invoke(runtime, "RenderLesson", {"source": les_source, "asset": les_asset})
+    assert not failed, page
+    obj = runtime.client("s3").get_object(Bucket=runtime.publish_bucket, Key=page["outputs"][0])
+    assert obj["ContentType"] == "text/html; charset=utf-8"
+    html = obj["Body"].read().decode()
+    assert "<script>alert" not in html and "javascript:" not in html
+    assert "Handlers &lt;b&gt;101&lt;/b&gt;" in html  # the course title from the catalog, escaped
+    assert f"../images/{img_asset['assetId']}/640.webp" in html
+
+
+def test_record_failure_keeps_the_author_message(runtime: LocalRuntime) -> None:
+    source = put(runtime, "media/broken.mp4", b"\x00" * 100)
+    cause = json.dumps(
+        {"errorType": "InvalidMediaError", "errorMessage": "broken.mp4 is corrupt", "stackTrace": []}
+    )
+    result, failed = invoke(
+        runtime, "RecordFailure", {"source": source, "error": {"Error": "InvalidMediaError", "Cause": cause}}
+    )
+    assert not failed and result == {
+        "error": "InvalidMediaError",
+        "message": "broken.mp4 is corrupt",
+        "recorded": True,
+    }
+    item = catalog(runtime).course_items(COURSE)[0]
+    assert item["status"] == "FAILED"
+    assert item["error"] == {"name": "InvalidMediaError", "message": "broken.mp4 is corrupt"}
+    # The source is never deleted.
+    assert runtime.client("s3").head_object(Bucket=runtime.ingest_bucket, Key=source["key"])
+
+
+def test_handler_errors_are_reported_like_the_lambda_runtime(runtime: LocalRuntime) -> None:
+    source = put(runtime, "notes.pdf", b"%PDF-1.7\n...")
+    payload, failed = invoke(runtime, "Classify", {"source": source})
+    assert failed
+    assert payload["errorType"] == "UnsupportedMediaError"
+    assert "notes.pdf" in payload["errorMessage"]

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from media_fixtures import ffmpeg_run, make_clip, rotate, truncate
+from PIL import Image
+
+from pipeline.config import MediaLimits
+from pipeline.errors import InvalidMediaError, MediaTooLargeError, UnsupportedMediaError
+from pipeline.media.probe import probe
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("probe")
+    lecture = make_clip(d / "lecture.mp4", duration=2)
+    return {
+        "lecture": lecture,
+        "portrait": rotate(lecture, d / "portrait.mp4", 90),
+        "anamorphic": make_clip(d / "anamorphic.mkv", duration=1, audio=False, sar="4/3"),
+        "talk": make_clip(d / "talk.mp3", duration=2, video=False),
+    }
+
+
+def test_probe_reads_streams_and_duration(clips: dict[str, Path]) -> None:
+    result = probe(clips["lecture"])
+    assert (result.has_video, result.has_audio) == (True, True)
+    assert (result.width, result.height, result.rotation) == (640, 360, 0)
+    assert (result.video_codec, result.pix_fmt, result.fps) == ("h264", "yuv420p", 25.0)
+    assert (result.audio_codec, result.audio_channels, result.audio_sample_rate) == ("aac", 1, 48000)
+    assert result.duration_s == pytest.approx(2.0, abs=0.1)
+    assert result.size_bytes == clips["lecture"].stat().st_size
+    assert "mp4" in result.format_name
+    summary = json.loads(json.dumps(result.to_dict()))
+    assert summary["width"] == 640 and summary["has_audio"] is True
+
+
+def test_rotated_video_reports_display_dimensions(clips: dict[str, Path]) -> None:
+    result = probe(clips["portrait"])
+    assert result.rotation == 90
+    assert (result.coded_width, result.coded_height) == (640, 360)
+    assert (result.width, result.height) == (360, 640)
+
+
+def test_non_square_pixels_give_the_display_width(clips: dict[str, Path]) -> None:
+    result = probe(clips["anamorphic"])
+    assert (result.coded_width, result.coded_height) == (640, 360)
+    assert (result.width, result.height) == (853, 360)  # 640 * 4/3
+    assert result.has_audio is False and result.audio_codec is None
+
+
+def test_audio_only(clips: dict[str, Path]) -> None:
+    result = probe(clips["talk"])
+    assert (result.has_video, result.has_audio, result.audio_codec) == (False, True, "mp3")
+    assert result.width is None and result.fps is None
+
+
+def test_cover_art_does_not_make_an_mp3_a_video(tmp_path: Path, clips: dict[str, Path]) -> None:
+    cover = tmp_path / "cover.png"
+    Image.new("RGB", (64, 64), "orange").save(cover)
+    out = tmp_path / "with-cover.mp3"
+    ffmpeg_run(
+        "-i", str(clips["talk"]), "-i", str(cover), "-map", "0:a", "-map", "1:v", "-c:a", "copy",
+        "-c:v", "png", "-disposition:v", "attached_pic", "-id3v2_version", "3", str(out),
+    )  # fmt: skip
+    result = probe(out)
+    assert (result.has_video, result.has_audio) == (False, True)
+
+
+def test_still_image_is_not_a_lecture(tmp_path: Path) -> None:
+    still = tmp_path / "slide.mp4"
+    Image.new("RGB", (64, 64), "white").save(still, "PNG")
+    with pytest.raises(UnsupportedMediaError, match="still image"):
+        probe(still)
+
+
+def test_playlist_is_refused_before_ffprobe_can_follow_it(tmp_path: Path) -> None:
+    playlist = tmp_path / "lecture.mp4"
+    playlist.write_text("#EXTM3U\n#EXTINF:10,\nhttp://169.254.169.254/latest/meta-data\n#EXT-X-ENDLIST\n")
+    with pytest.raises(UnsupportedMediaError, match="streaming playlist"):
+        probe(playlist)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    empty = tmp_path / "lecture.mp4"
+    empty.touch()
+    with pytest.raises(InvalidMediaError, match="empty"):
+        probe(empty)
+
+
+def test_random_bytes(tmp_path: Path) -> None:
+    junk = tmp_path / "clip.mp4"
+    junk.write_bytes(random.Random(7).randbytes(64 * 1024))
+    with pytest.raises(InvalidMediaError, match=r"clip\.mp4 could not be read as audio/video") as info:
+        probe(junk)
+    assert str(tmp_path) not in str(info.value)  # no server paths in a message for authors
+
+
+def test_truncated_mp4_with_index_at_the_end(tmp_path: Path, clips: dict[str, Path]) -> None:
+    half = truncate(clips["lecture"], tmp_path / "half.mp4")
+    with pytest.raises(InvalidMediaError, match="truncated or corrupt"):
+        probe(half)
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        (MediaLimits(max_duration_s=1.0), r"0m 02s long; the limit is 0m 01s"),
+        (MediaLimits(max_width=320, max_height=240), r"640x360; the largest supported picture is 320x240"),
+        (MediaLimits(max_bytes=1000), r"KB; the limit is 1000 bytes"),
+    ],
+)
+def test_limits(clips: dict[str, Path], limits: MediaLimits, message: str) -> None:
+    with pytest.raises(MediaTooLargeError, match=message):
+        probe(clips["lecture"], limits=limits)
+
+
+def test_portrait_video_may_use_the_landscape_budget(clips: dict[str, Path]) -> None:
+    result = probe(clips["portrait"], limits=MediaLimits(max_width=640, max_height=360))
+    assert (result.width, result.height) == (360, 640)

@@ -1,0 +1,132 @@
+"""Ingest use case against fakes of its ports (no AWS)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.catalog.model import SourceRef
+from pipeline.errors import MalformedEventError
+from pipeline.storage import ObjectInfo
+from pipeline.usecases.ingest import start_processing
+
+
+class FakeStore:
+    def __init__(self, keys: set[str]) -> None:
+        self.keys = keys
+
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo | None:
+        return ObjectInfo(key, 1, "e", version_id, None) if key in self.keys else None
+
+    def download(self, bucket: str, key: str, dest: Path, version_id: str | None = None) -> Path:
+        raise NotImplementedError
+
+    def read_range(self, bucket: str, key: str, length: int, version_id: str | None = None) -> bytes:
+        raise NotImplementedError
+
+    def put_file(self, bucket: str, key: str, path: Path, *, cache_control: str | None = None) -> None:
+        raise NotImplementedError
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None:
+        raise NotImplementedError
+
+    def list_keys(self, bucket: str, prefix: str) -> Iterator[str]:
+        raise NotImplementedError
+
+    def delete_keys(self, bucket: str, keys: Iterable[str]) -> None:
+        raise NotImplementedError
+
+
+class FakeCatalog:
+    def __init__(self) -> None:
+        self.uploaded: list[tuple[str, str, str]] = []
+
+    def record_uploaded(
+        self, course_id: str, asset_id: str, path: str, source: SourceRef, execution_name: str
+    ) -> bool:
+        self.uploaded.append((course_id, path, execution_name))
+        return True
+
+
+class FakeStarter:
+    def __init__(self) -> None:
+        self.started: dict[str, str] = {}
+
+    def start(self, name: str, payload: str) -> tuple[str, bool]:
+        if name in self.started:
+            return f"arn:{name}", False
+        self.started[name] = payload
+        return f"arn:{name}", True
+
+
+def event(key: str, version: str = "v1") -> dict[str, Any]:
+    return {
+        "detail-type": "Object Created",
+        "detail": {
+            "bucket": {"name": "ingest"},
+            "object": {"key": key, "size": 10, "etag": "abc", "version-id": version, "sequencer": "00A1"},
+        },
+    }
+
+
+def run(
+    ev: dict[str, Any], keys: set[str], catalog: FakeCatalog | None = None, starter: FakeStarter | None = None
+) -> Any:
+    return start_processing(
+        ev,
+        store=FakeStore(keys),
+        catalog=catalog or FakeCatalog(),  # type: ignore[arg-type]
+        starter=starter or FakeStarter(),
+    )
+
+
+def test_url_encoded_key_is_decoded_once() -> None:
+    outcome = run(event("courses/c/my+lecture%2B1.mp4"), {"courses/c/my lecture+1.mp4"})
+    assert outcome.key == "courses/c/my lecture+1.mp4"
+
+
+def test_raw_key_is_kept_when_the_emitter_did_not_encode() -> None:
+    outcome = run(event("courses/c/c++.md"), {"courses/c/c++.md"})
+    assert outcome.key == "courses/c/c++.md"
+
+
+def test_duplicate_event_starts_one_execution() -> None:
+    catalog, starter = FakeCatalog(), FakeStarter()
+    first = run(event("courses/c/a.md"), {"courses/c/a.md"}, catalog, starter)
+    second = run(event("courses/c/a.md"), {"courses/c/a.md"}, catalog, starter)
+    assert first.started and not second.started
+    assert first.execution_name == second.execution_name
+    assert len(starter.started) == 1
+    payload = json.loads(starter.started[first.execution_name])
+    assert payload["source"] == {
+        "bucket": "ingest",
+        "key": "courses/c/a.md",
+        "versionId": "v1",
+        "etag": "abc",
+        "size": 10,
+        "sequencer": "00A1",
+    }
+
+
+def test_new_version_gets_a_new_execution() -> None:
+    starter = FakeStarter()
+    a = run(event("courses/c/a.md", "v1"), {"courses/c/a.md"}, starter=starter)
+    b = run(event("courses/c/a.md", "v2"), {"courses/c/a.md"}, starter=starter)
+    assert a.execution_name != b.execution_name and b.started
+
+
+def test_unsafe_key_is_not_catalogued_but_still_runs_to_a_visible_failure() -> None:
+    catalog, starter = FakeCatalog(), FakeStarter()
+    outcome = run(event("courses/c/../x.md"), set(), catalog, starter)
+    assert outcome.rejected_reason and ".." in outcome.rejected_reason
+    assert catalog.uploaded == []
+    assert outcome.started
+
+
+def test_malformed_event_is_a_named_error() -> None:
+    with pytest.raises(MalformedEventError, match="missing"):
+        run({"detail": {"bucket": {}}}, set())
