@@ -70,7 +70,8 @@ def _summary_table(report: dict[str, Any]) -> Table:
         style = "green" if status == "SUCCEEDED" else "red"
         if status == "SUCCEEDED":
             outputs = asset.get("outputs") or []
-            detail = ", ".join(o.split("/", 2)[2] for o in outputs[:3]) + (" ..." if len(outputs) > 3 else "")
+            detail = outputs[0].split("/", 2)[2] if outputs else ""
+            detail += f" (+{len(outputs) - 1})" if len(outputs) > 1 else ""
         else:
             detail = f"{ex['error']}: {ex['cause']}"
         secs = f"{ex['durationMs'] / 1000:.1f}s" if ex["durationMs"] is not None else "-"
@@ -96,7 +97,7 @@ def _run(uploads: list[Any], course_id: str, out: Path, as_json: bool, verbose: 
         doc = {k: report[k] for k in CONTRACT_KEYS}
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
     else:
-        console = Console(highlight=False)
+        console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
         console.print(_summary_table(report))
         exp = report["_export"]
         console.print(

@@ -191,7 +191,8 @@ class Stack:
                 return self.get_att(logical, attribute)
             return self.ref(name)
 
-        return _SUB_RE.sub(repl, text)
+        # ``${!Literal}`` is CloudFormation's escape for a literal ``${Literal}``.
+        return _SUB_RE.sub(repl, text).replace("${!", "${")
 
     # ---------------------------------------------------------------- functions and the state machine
     def function_environment(self, logical_id: str) -> dict[str, str]:

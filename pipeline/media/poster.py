@@ -46,22 +46,11 @@ def _best_frame(source: Path, tmp: Path, probe: ProbeResult, max_width: int) -> 
     # Decode only as large as the largest poster; the frame arrives autorotated, so size it as displayed.
     width = min(probe.width, max_width)
     height = max(2, round(probe.height * width / probe.width))
-    frames: list[Image.Image] = []
-    for i, position in enumerate(CANDIDATE_POSITIONS):
-        png = tmp / f"candidate-{i}.png"
-        stream = (
-            ffmpeg.input(
-                input_url(source), ss=f"{probe.duration_s * position:.3f}", protocol_whitelist="file"
-            )["V:0"]
-            .filter("scale", width, height)
-            .filter("setsar", 1)
-            .output(str(png), **{"frames:v": 1})
-            .overwrite_output()
-        )
-        run(stream, source, "decoded")
-        if png.exists():  # ffmpeg succeeds without output when the seek lands past the last frame
-            with Image.open(png) as img:
-                frames.append(img.convert("RGB"))
+    # Keyframes only first (-skip_frame nokey): a poster needs no exact timestamp, and decoding a long
+    # GOP up to every seek point dominates the cost. Short clips with one keyframe fall back to exact seeks.
+    frames = _grab_candidates(source, tmp, probe, width, height, keyframes_only=True)
+    if len(frames) < len(CANDIDATE_POSITIONS):
+        frames = _grab_candidates(source, tmp, probe, width, height, keyframes_only=False)
     if not frames:
         raise InvalidMediaError(
             f"{source.name}: no picture could be decoded from the video track. Re-export it and upload again."
@@ -70,6 +59,30 @@ def _best_frame(source: Path, tmp: Path, probe: ProbeResult, max_width: int) -> 
     if detailed:
         return max(detailed, key=lambda f: f.convert("L").entropy())
     return max(frames, key=lambda f: ImageStat.Stat(f.convert("L")).stddev[0])
+
+
+def _grab_candidates(
+    source: Path, tmp: Path, probe: ProbeResult, width: int, height: int, *, keyframes_only: bool
+) -> list[Image.Image]:
+    """One ffmpeg process for all candidate positions: start-up and demuxer probing are paid once."""
+    pngs = [tmp / f"candidate-{i}-{int(keyframes_only)}.png" for i in range(len(CANDIDATE_POSITIONS))]
+    extra = {"skip_frame": "nokey"} if keyframes_only else {}
+    outputs = [
+        ffmpeg.input(
+            input_url(source), ss=f"{probe.duration_s * position:.3f}", protocol_whitelist="file", **extra
+        )["V:0"]
+        .filter("scale", width, height)
+        .filter("setsar", 1)
+        .output(str(png), **{"frames:v": 1})
+        for png, position in zip(pngs, CANDIDATE_POSITIONS, strict=True)
+    ]
+    run(ffmpeg.merge_outputs(*outputs).overwrite_output(), source, "decoded")
+    frames: list[Image.Image] = []
+    for png in pngs:
+        if png.exists():  # ffmpeg succeeds without output when a seek lands past the last (key)frame
+            with Image.open(png) as img:
+                frames.append(img.convert("RGB"))
+    return frames
 
 
 def _is_blank(frame: Image.Image) -> bool:
