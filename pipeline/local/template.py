@@ -54,7 +54,8 @@ def load_template(path: Path) -> dict[str, Any]:
     return data
 
 
-_SUB_RE = re.compile(r"\$\{([^}!][^}]*)\}")
+# ``${!Literal}`` is CloudFormation's escape for a literal ``${Literal}``.
+_SUB_RE = re.compile(r"\$\{(!?)([^}]*)\}")
 
 
 @dataclass
@@ -183,7 +184,9 @@ class Stack:
 
     def _sub(self, text: str, variables: Mapping[str, Any]) -> str:
         def repl(match: re.Match[str]) -> str:
-            name = match.group(1)
+            escape, name = match.groups()
+            if escape:
+                return "${" + name + "}"
             if name in variables:
                 return str(variables[name])
             if "." in name and not name.startswith("AWS::"):
@@ -191,8 +194,7 @@ class Stack:
                 return self.get_att(logical, attribute)
             return self.ref(name)
 
-        # ``${!Literal}`` is CloudFormation's escape for a literal ``${Literal}``.
-        return _SUB_RE.sub(repl, text).replace("${!", "${")
+        return _SUB_RE.sub(repl, text)
 
     # ---------------------------------------------------------------- functions and the state machine
     def function_environment(self, logical_id: str) -> dict[str, str]:
@@ -210,7 +212,9 @@ class Stack:
         subs = {k: str(self.resolve(v)) for k, v in props.get("DefinitionSubstitutions", {}).items()}
 
         def repl(match: re.Match[str]) -> str:
-            name = match.group(1)
+            escape, name = match.groups()
+            if escape:
+                return "${" + name + "}"
             if name not in subs:
                 raise TemplateError(f"the ASL uses ${{{name}}} but DefinitionSubstitutions has no such key")
             return subs[name]
