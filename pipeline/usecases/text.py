@@ -11,10 +11,8 @@ from pipeline.errors import LessonError, ManifestError
 from pipeline.keys import asset_id_for, parse_key
 from pipeline.services import Services
 from pipeline.text.lesson import render_lesson
-from pipeline.text.manifest import parse_manifest
+from pipeline.text.manifest import MAX_MANIFEST_BYTES, parse_manifest
 from pipeline.text.page import render_course_index
-
-MAX_MANIFEST_BYTES = 256 * 1024
 
 
 def _published_map(items: list[dict[str, Any]], course_prefix: str) -> dict[str, str]:
