@@ -14,4 +14,4 @@ from pipeline.usecases.video import encode_media
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return encode_media(SourceRef.from_dict(event["source"]), services())
+    return encode_media(SourceRef.from_dict(event["source"]), event.get("probe"), services())

@@ -14,4 +14,4 @@ from pipeline.usecases.video import make_media_poster
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return make_media_poster(SourceRef.from_dict(event["source"]), services())
+    return make_media_poster(SourceRef.from_dict(event["source"]), event.get("probe"), services())

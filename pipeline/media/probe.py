@@ -7,7 +7,8 @@ that is broken or over a limit is rejected here with a message its author can ac
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,11 @@ class ProbeResult:
         if self.fps is not None:
             summary["fps"] = round(self.fps, 3)
         return summary
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProbeResult:
+        """Rebuild the result ProbeMedia passed along in the state, so later steps skip a second ffprobe."""
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
 
 
 def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:

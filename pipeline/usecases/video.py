@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pipeline import layout
@@ -9,7 +10,7 @@ from pipeline.catalog.model import SourceRef
 from pipeline.keys import AssetKey, parse_key
 from pipeline.media.hls import encode_hls
 from pipeline.media.poster import make_poster
-from pipeline.media.probe import probe
+from pipeline.media.probe import ProbeResult, probe
 from pipeline.publish import publish_tree
 from pipeline.services import Services
 from pipeline.usecases.workspace import workspace
@@ -25,10 +26,17 @@ def probe_media(source: SourceRef, services: Services) -> dict[str, Any]:
         return probe(ws.source, limits=services.settings.limits).to_dict()
 
 
-def encode_media(source: SourceRef, services: Services) -> dict[str, Any]:
+def _probe(ws_source: Path, probed: dict[str, Any] | None, services: Services) -> ProbeResult:
+    """The ProbeMedia result from the state when there is one; probing again only when called alone."""
+    if probed:
+        return ProbeResult.from_dict(probed)
+    return probe(ws_source, limits=services.settings.limits)
+
+
+def encode_media(source: SourceRef, probed: dict[str, Any] | None, services: Services) -> dict[str, Any]:
     asset = _asset(source)
     with workspace(source, services) as ws:
-        result = encode_hls(ws.source, ws.out, probe(ws.source, limits=services.settings.limits))
+        result = encode_hls(ws.source, ws.out, _probe(ws.source, probed, services))
         files = [str(f) for f in result.files]
         prefix = asset.publish_prefix + layout.media_dir(asset.asset_id) + "/hls"
         keys = publish_tree(services.store, services.settings.publish_bucket, prefix, ws.out, files)
@@ -56,7 +64,7 @@ def encode_media(source: SourceRef, services: Services) -> dict[str, Any]:
     }
 
 
-def make_media_poster(source: SourceRef, services: Services) -> dict[str, Any]:
+def make_media_poster(source: SourceRef, probed: dict[str, Any] | None, services: Services) -> dict[str, Any]:
     asset = _asset(source)
     with workspace(source, services) as ws:
         files = [
@@ -64,7 +72,7 @@ def make_media_poster(source: SourceRef, services: Services) -> dict[str, Any]:
             for p in make_poster(
                 ws.source,
                 ws.out,
-                probe(ws.source, limits=services.settings.limits),
+                _probe(ws.source, probed, services),
                 widths=layout.POSTER_WIDTHS,
             )
         ]

@@ -55,7 +55,7 @@ def test_video_branch_handlers(runtime: LocalRuntime, clip: Path, tmp_path: Path
     assert not failed, probe
     assert probe["width"] == 640 and probe["height"] == 360 and 3.5 < probe["duration_s"] < 4.5
 
-    hls, failed = invoke(runtime, "EncodeHls", {"source": source, "asset": asset})
+    hls, failed = invoke(runtime, "EncodeHls", {"source": source, "asset": asset, "probe": probe})
     assert not failed, hls
     master = hls["outputs"][0]
     assert master == f"courses/{COURSE}/media/{asset['assetId']}/hls/master.m3u8"

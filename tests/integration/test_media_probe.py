@@ -121,3 +121,16 @@ def test_limits(clips: dict[str, Path], limits: MediaLimits, message: str) -> No
 def test_portrait_video_may_use_the_landscape_budget(clips: dict[str, Path]) -> None:
     result = probe(clips["portrait"], limits=MediaLimits(max_width=640, max_height=360))
     assert (result.width, result.height) == (360, 640)
+
+
+def test_probe_result_survives_the_state_machine_round_trip(tmp_path: Path) -> None:
+    """ProbeMedia's result travels as JSON in the execution state; later steps rebuild it from there."""
+    import json
+
+    from pipeline.local.samples import make_lecture_clip
+    from pipeline.media.probe import ProbeResult
+
+    result = probe(make_lecture_clip(tmp_path / "c.mp4", seconds=1, width=320, height=180))
+    rebuilt = ProbeResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert rebuilt.to_dict() == result.to_dict()
+    assert (rebuilt.width, rebuilt.height, rebuilt.has_audio) == (320, 180, True)
