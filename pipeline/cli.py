@@ -13,15 +13,17 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from pipeline.keys import COURSE_ID_RE, INGEST_PREFIX
 
+if TYPE_CHECKING:
+    from pipeline.local.run import RunReport
+
 DEFAULT_OUT = "coursepipe-out"
-CONTRACT_KEYS = ("course", "out", "executions", "assets")
 
 
 class UsageError(Exception):
@@ -59,12 +61,12 @@ def collect_uploads(paths: Sequence[str], course_id: str) -> list[Any]:
     return list(uploads.values())
 
 
-def _summary_table(report: dict[str, Any]) -> Table:
-    assets = {a.get("sourceKey"): a for a in report["assets"]}
-    table = Table(title=f"course {report['course']}", show_lines=False)
+def _summary_table(report: RunReport) -> Table:
+    assets = {a.get("sourceKey"): a for a in report.assets}
+    table = Table(title=f"course {report.course}", show_lines=False)
     for col in ("file", "kind", "status", "time", "outputs / error"):
         table.add_column(col, overflow="fold")
-    for ex in report["executions"]:
+    for ex in report.executions:
         asset = assets.get(ex["key"], {})
         status = ex["status"]
         style = "green" if status == "SUCCEEDED" else "red"
@@ -92,17 +94,17 @@ def _run(uploads: list[Any], course_id: str, out: Path, as_json: bool, verbose: 
     report = run_uploads(
         uploads, course_id=course_id, out=out, progress=progress, log_level="INFO" if verbose else "ERROR"
     )
-    failed = [e for e in report["executions"] if e["status"] != "SUCCEEDED"]
+    failed = [e for e in report.executions if e["status"] != "SUCCEEDED"]
     if as_json:
-        doc = {k: report[k] for k in CONTRACT_KEYS}
+        doc = report.contract()
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
     else:
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
         console.print(_summary_table(report))
-        exp = report["_export"]
+        exp = report.export
         console.print(
-            f"{len(report['executions']) - len(failed)} succeeded, {len(failed)} failed in "
-            f"{report['_wallMs'] / 1000:.1f}s. Exported {exp['objects']} objects, {exp['catalogItems']} "
+            f"{len(report.executions) - len(failed)} succeeded, {len(failed)} failed in "
+            f"{report.wall_ms / 1000:.1f}s. Exported {exp['objects']} objects, {exp['catalogItems']} "
             f"catalog items and {exp['executions']} execution histories to {out}/"
         )
     return 1 if failed else 0

@@ -20,6 +20,26 @@ Progress = Callable[[str, str, float], None]
 
 
 @dataclass(frozen=True)
+class RunReport:
+    """What one run did; ``contract()`` is the ``process --json`` document other tools rely on."""
+
+    course: str
+    out: Path
+    executions: list[dict[str, Any]]
+    assets: list[dict[str, Any]]
+    export: dict[str, Any]
+    wall_ms: int
+
+    def contract(self) -> dict[str, Any]:
+        return {
+            "course": self.course,
+            "out": str(self.out),
+            "executions": self.executions,
+            "assets": self.assets,
+        }
+
+
+@dataclass(frozen=True)
 class Upload:
     key: str
     path: Path
@@ -49,7 +69,7 @@ def run_uploads(
     out: Path,
     progress: Progress | None = None,
     log_level: str = "WARNING",
-) -> dict[str, Any]:
+) -> RunReport:
     executions: list[dict[str, Any]] = []
     with LocalRuntime(parameters={"LogLevel": log_level}) as runtime:
         started = time.monotonic()
@@ -122,13 +142,11 @@ def run_uploads(
         export = export_run(runtime, out, arns)
         items = DynamoCatalog(runtime.client("dynamodb"), runtime.catalog_table).course_items(course_id)
     assets = [i for i in items if str(i.get("SK", "")).startswith("ASSET#")]
-    course = next((i for i in items if i.get("SK") == "COURSE"), None)
-    return {
-        "course": course_id,
-        "out": str(out),
-        "executions": executions,
-        "assets": assets,
-        "_courseRecord": course,
-        "_export": export,
-        "_wallMs": int((time.monotonic() - started) * 1000),
-    }
+    return RunReport(
+        course=course_id,
+        out=out,
+        executions=executions,
+        assets=assets,
+        export=export,
+        wall_ms=int((time.monotonic() - started) * 1000),
+    )

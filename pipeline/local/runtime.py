@@ -133,7 +133,7 @@ class LocalRuntime:
     # ---------------------------------------------------------------- resources from template.yaml
     def _create_storage(self) -> None:
         s3 = self.client("s3")
-        for logical, res in self.stack.of_type("AWS::S3::Bucket").items():
+        for res in self.stack.of_type("AWS::S3::Bucket").values():
             props = self.stack.resolve(res.get("Properties", {}))
             name = props["BucketName"]
             s3.create_bucket(Bucket=name)
@@ -148,7 +148,6 @@ class LocalRuntime:
                 s3.put_public_access_block(
                     Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
                 )
-            del logical
         ddb = self.client("dynamodb")
         for _logical, res in self.stack.of_type("AWS::DynamoDB::Table").items():
             props = self.stack.resolve(res["Properties"])
