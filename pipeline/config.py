@@ -26,6 +26,54 @@ class MediaLimits:
 
 
 @dataclass(frozen=True)
+class EncodeSettings:
+    """How video is encoded and cut. Defaults follow Apple's HLS authoring specification.
+
+    ``chunk_s`` bounds one EncodeChunk invocation: at ~1.5 CPU-s per media second for a 1080p ladder on
+    one vCPU, 120 s of media is ~3 minutes of work, far from Lambda's 15-minute limit, while a 1-hour
+    lecture still fans out to 30 parallel chunks.
+    """
+
+    ladder: str = "1080:6000,720:3000,540:2000,360:730,234:145"
+    segment_s: int = 6
+    gop_s: int = 2
+    chunk_s: int = 120
+    max_concurrency: int = 10
+    preset: str = "veryfast"
+    audio_bitrate_k: int = 128
+    audio_language: str = "en"
+    sprite_interval_s: float = 10.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> EncodeSettings:
+        d = cls()
+        encode = cls(
+            ladder=env.get("HLS_LADDER", d.ladder),
+            segment_s=int(env.get("HLS_SEGMENT_SECONDS", d.segment_s)),
+            gop_s=int(env.get("HLS_GOP_SECONDS", d.gop_s)),
+            chunk_s=int(env.get("ENCODE_CHUNK_SECONDS", d.chunk_s)),
+            max_concurrency=int(env.get("ENCODE_MAX_CONCURRENCY", d.max_concurrency)),
+            preset=env.get("X264_PRESET", d.preset),
+            audio_bitrate_k=int(env.get("AUDIO_BITRATE_KBPS", d.audio_bitrate_k)),
+            audio_language=env.get("AUDIO_LANGUAGE", d.audio_language),
+            sprite_interval_s=float(env.get("SPRITE_INTERVAL_SECONDS", d.sprite_interval_s)),
+        )
+        encode.validate()
+        return encode
+
+    def validate(self) -> None:
+        """Reject settings that would break the HLS invariants at cold start, not mid-encode."""
+        if self.gop_s < 1 or self.segment_s % self.gop_s:
+            raise ValueError("HLS_SEGMENT_SECONDS must be a whole multiple of HLS_GOP_SECONDS")
+        if self.chunk_s < self.segment_s or self.chunk_s % self.segment_s:
+            raise ValueError("ENCODE_CHUNK_SECONDS must be a whole multiple of HLS_SEGMENT_SECONDS")
+        if self.max_concurrency < 1:
+            raise ValueError("ENCODE_MAX_CONCURRENCY must be at least 1")
+        if self.sprite_interval_s <= 0:
+            raise ValueError("SPRITE_INTERVAL_SECONDS must be positive")
+
+
+@dataclass(frozen=True)
 class Settings:
     ingest_bucket: str
     publish_bucket: str
@@ -33,6 +81,7 @@ class Settings:
     state_machine_arn: str = ""
     work_dir: str = "/tmp"
     limits: MediaLimits = field(default_factory=MediaLimits)
+    encode: EncodeSettings = field(default_factory=EncodeSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +105,7 @@ class Settings:
             state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
             work_dir=env.get("WORK_DIR", "/tmp"),
             limits=limits,
+            encode=EncodeSettings.from_env(env),
         )
 
 

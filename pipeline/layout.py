@@ -10,7 +10,7 @@ import posixpath
 from pipeline.keys import asset_id_for
 
 IMAGE_WIDTHS = (640,)
-POSTER_WIDTHS = (1280,)
+POSTER_WIDTHS = (320, 640, 1280)
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi"})
 AUDIO_EXTENSIONS = frozenset({".mp3", ".m4a", ".wav", ".aac"})
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif"})

@@ -17,8 +17,12 @@ SHORT = "public, max-age=60"
 
 
 def cache_control_for(key: str) -> str:
-    """Playlists and pages change on republish; everything else is content-addressed by its asset."""
-    return SHORT if key.endswith((".m3u8", ".html", ".vtt")) else IMMUTABLE
+    """Playlists, pages and thumbnails keep their names across republishes, so they may only be cached
+    briefly; segments carry their source version in the name and images are per asset, so they are
+    immutable."""
+    if key.endswith((".m3u8", ".html", ".vtt")) or "/thumbs/" in key:
+        return SHORT
+    return IMMUTABLE
 
 
 def publish_tree(

@@ -31,6 +31,10 @@ class ObjectStore(Protocol):
 
     def read_range(self, bucket: str, key: str, length: int, version_id: str | None = None) -> bytes: ...
 
+    def get_bytes(self, bucket: str, key: str) -> bytes: ...
+
+    def copy(self, bucket: str, source_key: str, key: str, *, cache_control: str | None = None) -> None: ...
+
     def put_file(self, bucket: str, key: str, path: Path, *, cache_control: str | None = None) -> None: ...
 
     def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None: ...
@@ -102,6 +106,21 @@ class S3ObjectStore:
             raise
         data: bytes = resp["Body"].read()
         return data[:length]
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        """A small object we wrote ourselves (work manifests); missing means a pipeline fault, so no
+        translation into an author-facing error."""
+        data: bytes = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return data
+
+    def copy(self, bucket: str, source_key: str, key: str, *, cache_control: str | None = None) -> None:
+        """Server-side copy within a bucket (no bytes through the function), with fresh headers."""
+        extra = {"ContentType": content_type_for(key), "MetadataDirective": "REPLACE"}
+        if cache_control:
+            extra["CacheControl"] = cache_control
+        self._s3.copy_object(
+            Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": source_key}, **extra
+        )
 
     def put_file(self, bucket: str, key: str, path: Path, *, cache_control: str | None = None) -> None:
         extra = {"ContentType": content_type_for(key)}

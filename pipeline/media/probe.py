@@ -22,6 +22,8 @@ from pipeline.media.ffmpeg_tools import as_float, as_int, input_url, parse_rate,
 _PLAYLIST_FORMATS = frozenset({"hls", "dash", "concat", "ffconcat"})
 # Demuxers ffprobe uses for single pictures: a still is not a lecture even though it "has a video stream".
 _STILL_FORMATS = frozenset({"image2", "gif", "apng", "webp", "tty"})
+# ffprobe's field_order for interlaced coding (top/bottom field first, and the swapped-order variants).
+_INTERLACED_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
 _STILL_CODECS = frozenset({"png", "mjpeg", "gif", "webp", "bmp", "tiff", "jpegls", "jpeg2000", "apng"})
 
 
@@ -52,6 +54,9 @@ class ProbeResult:
     audio_codec: str | None
     audio_channels: int | None
     audio_sample_rate: int | None
+    interlaced: bool = False
+    variable_frame_rate: bool = False
+    audio_language: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         summary: dict[str, object] = asdict(self)
@@ -63,7 +68,7 @@ class ProbeResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProbeResult:
         """Rebuild the result ProbeMedia passed along in the state, so later steps skip a second ffprobe."""
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
@@ -168,7 +173,22 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
         audio_codec=audio.get("codec_name") if audio is not None else None,
         audio_channels=as_int(audio.get("channels")) if audio is not None else None,
         audio_sample_rate=as_int(audio.get("sample_rate")) if audio is not None else None,
+        interlaced=video is not None and str(video.get("field_order", "")) in _INTERLACED_ORDERS,
+        variable_frame_rate=video is not None and _is_vfr(video),
+        audio_language=_language(audio) if audio is not None else None,
     )
+
+
+def _is_vfr(video: dict[str, Any]) -> bool:
+    nominal, average = parse_rate(video.get("r_frame_rate")), parse_rate(video.get("avg_frame_rate"))
+    if nominal is None or average is None:
+        return False
+    return abs(nominal - average) / nominal > 0.01
+
+
+def _language(audio: dict[str, Any]) -> str | None:
+    tag = str((audio.get("tags") or {}).get("language", "")).strip().lower()
+    return tag if tag and tag != "und" else None
 
 
 def _playlist_error(name: str) -> UnsupportedMediaError:
@@ -212,8 +232,13 @@ def _sar(video: dict[str, Any]) -> float:
 
 
 def _fps(video: dict[str, Any]) -> float | None:
-    for key in ("avg_frame_rate", "r_frame_rate"):
-        rate = parse_rate(video.get(key))
+    # Variable-rate recordings (phones, screen capture) average below their nominal rate; the nominal one
+    # keeps the fast parts smooth when the encoder imposes a constant rate. A nominal rate above 120 is
+    # a container time base, not a frame rate.
+    nominal, average = parse_rate(video.get("r_frame_rate")), parse_rate(video.get("avg_frame_rate"))
+    if _is_vfr(video) and nominal is not None and nominal <= 120:
+        return nominal
+    for rate in (average, nominal):
         if rate is not None and rate <= 240:
             return rate
     return None

@@ -9,13 +9,24 @@ from pipeline.catalog.model import SourceRef
 from pipeline.errors import UnsafeKeyError
 from pipeline.keys import AssetKey, asset_id_for, parse_key
 from pipeline.services import Services
+from pipeline.usecases.video import discard_partial_video
 
 MAX_MESSAGE = 1000
 
 
-def _merge_results(result: Any) -> tuple[list[str], dict[str, Any]]:
-    """A branch returns one result, a Parallel state a list of them: merge outputs and details."""
-    parts = result if isinstance(result, list) else [result]
+# Where the branches leave their results in the state: one task's ``result``; the video branch's
+# ``package`` (the master playlist) and ``transcode`` (a Parallel: chunk list, audio, thumbnails). The
+# order makes the entry point (master playlist, page) the first output, which readers rely on.
+RESULT_KEYS = ("package", "result", "transcode")
+
+
+def _merge_results(state: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """A task returns one result, a Parallel state a list of them: merge their outputs and details
+    (parts without ``outputs``, like the Map's per-chunk summaries, carry nothing for the catalog)."""
+    parts: list[Any] = []
+    for key in RESULT_KEYS:
+        value = state.get(key)
+        parts.extend(value if isinstance(value, list) else [value])
     outputs: list[str] = []
     details: dict[str, Any] = {}
     for part in parts:
@@ -28,7 +39,7 @@ def _merge_results(result: Any) -> tuple[list[str], dict[str, Any]]:
 def record_asset(state: dict[str, Any], services: Services) -> dict[str, Any]:
     source = SourceRef.from_dict(state["source"])
     asset = state["asset"]
-    outputs, details = _merge_results(state.get("result"))
+    outputs, details = _merge_results(state)
     if "probe" in state:
         details["probe"] = state["probe"]
     written = services.catalog.record_published(
@@ -82,7 +93,8 @@ def record_failure(state: dict[str, Any], services: Services) -> dict[str, Any]:
     name, message = explain_error(state.get("error"))
     asset = _lenient_asset(source.key)
     recorded = False
+    discarded = discard_partial_video(state, services) if asset is not None else 0
     if asset is not None:
         asset_id = (state.get("asset") or {}).get("assetId") or asset_id_for(asset.path)
         recorded = services.catalog.record_failed(asset.course_id, asset_id, source, name, message)
-    return {"error": name, "message": message, "recorded": recorded}
+    return {"error": name, "message": message, "recorded": recorded, "discarded": discarded}

@@ -1,23 +1,42 @@
-"""Video and audio lectures: probe gate, HLS encode, poster."""
+"""Video and audio lectures: probe gate, encode plan, chunk and audio encodes, packaging, thumbnails.
+
+Each function is one state of the video branch. Between them only small JSON travels in the state (the
+plan, chunk numbers); segment listings go through the work prefix of the publish bucket as JSON
+manifests, because Step Functions caps a state's payload at 256 KB and a long lecture has thousands of
+segments.
+"""
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from pipeline import layout
 from pipeline.catalog.model import SourceRef
 from pipeline.keys import AssetKey, parse_key
-from pipeline.media.hls import encode_hls
+from pipeline.media.encode import AudioManifest, ChunkManifest, encode_audio, encode_chunk
+from pipeline.media.hls import check_complete
+from pipeline.media.package import MASTER, package
+from pipeline.media.plan import Chunk, EncodeJob, EncodePlan, generation_for, make_plan
 from pipeline.media.poster import make_poster
 from pipeline.media.probe import ProbeResult, probe
-from pipeline.publish import publish_tree
+from pipeline.media.sprites import make_sprites
+from pipeline.publish import IMMUTABLE, SHORT, publish_tree
 from pipeline.services import Services
 from pipeline.usecases.workspace import workspace
+
+WORK_PREFIX = "work/"
+_UPLOAD_THREADS = 8
 
 
 def _asset(source: SourceRef) -> AssetKey:
     return parse_key(source.key)
+
+
+def hls_prefix(asset: AssetKey) -> str:
+    return asset.publish_prefix + layout.media_dir(asset.asset_id) + "/hls/"
 
 
 def probe_media(source: SourceRef, services: Services) -> dict[str, Any]:
@@ -33,49 +52,203 @@ def _probe(ws_source: Path, probed: dict[str, Any] | None, services: Services) -
     return probe(ws_source, limits=services.settings.limits)
 
 
-def encode_media(source: SourceRef, probed: dict[str, Any] | None, services: Services) -> dict[str, Any]:
+def plan_encode(source: SourceRef, probed: dict[str, Any], services: Services) -> dict[str, Any]:
+    """Ladder and chunks, from the probe alone (no download): cheap, and the Map state fans out on it."""
     asset = _asset(source)
+    generation = generation_for(source.key, source.version_id or source.etag)
+    work_prefix = f"{WORK_PREFIX}{asset.course_id}/{asset.asset_id}/{generation}/"
+    plan = make_plan(
+        ProbeResult.from_dict(probed),
+        services.settings.encode,
+        generation=generation,
+        work_prefix=work_prefix,
+    )
+    return plan.to_dict()
+
+
+def encode_video_chunk(
+    source: SourceRef, job_data: dict[str, Any], chunk_data: list[Any], services: Services
+) -> dict[str, Any]:
+    """One chunk, every rung: segments go straight to their published names (not yet referenced by any
+    playlist, so invisible to players); the chunk's manifest goes to the work prefix."""
+    job, chunk = EncodeJob.from_dict(job_data), Chunk.from_list(chunk_data)
+    prefix = hls_prefix(_asset(source))
+    bucket = services.settings.publish_bucket
     with workspace(source, services) as ws:
-        result = encode_hls(ws.source, ws.out, _probe(ws.source, probed, services))
-        files = [str(f) for f in result.files]
-        prefix = asset.publish_prefix + layout.media_dir(asset.asset_id) + "/hls"
-        keys = publish_tree(services.store, services.settings.publish_bucket, prefix, ws.out, files)
-    master = f"{prefix}/{result.master}"
+        manifest = encode_chunk(ws.source, ws.out, job, chunk)
+        uploads = [
+            (f"{prefix}{rung}/{segment.uri}", ws.out / rung / segment.uri)
+            for rung, data in manifest.rungs.items()
+            for segment in data["segments"]
+        ]
+        _upload_all(services, bucket, uploads)
+    services.store.put_bytes(bucket, _chunk_key(job, chunk.index), json.dumps(manifest.to_dict()).encode())
+    segments = len(next(iter(manifest.rungs.values()))["segments"])
+    return {"chunk": chunk.index, "firstSegment": manifest.first_segment, "segments": segments}
+
+
+def encode_audio_track(source: SourceRef, job_data: dict[str, Any], services: Services) -> dict[str, Any]:
+    """The soundtrack, whole, as the audio rendition (or nothing for a silent video)."""
+    job = EncodeJob.from_dict(job_data)
+    if not job.has_audio:
+        return {"audio": False}
+    prefix = hls_prefix(_asset(source))
+    bucket = services.settings.publish_bucket
+    with workspace(source, services) as ws:
+        manifest = encode_audio(ws.source, ws.out, job)
+        _upload_all(
+            services,
+            bucket,
+            [(f"{prefix}audio/{uri}", ws.out / "audio" / uri) for uri, _, _ in manifest.segments],
+        )
+    services.store.put_bytes(bucket, _audio_key(job), json.dumps(manifest.to_dict()).encode())
+    return {"audio": True, "segments": len(manifest.segments)}
+
+
+def package_hls(
+    source: SourceRef, plan_data: dict[str, Any], probed: dict[str, Any], services: Services
+) -> dict[str, Any]:
+    """Publish the staged thumbnails and write the playlists (master last), then prune what an earlier
+    version left and drop the work files."""
+    asset = _asset(source)
+    plan = EncodePlan.from_dict(plan_data)
+    job = plan.job
+    bucket = services.settings.publish_bucket
+    chunks = [
+        ChunkManifest.from_dict(_read_json(services, bucket, _chunk_key(job, c.index))) for c in plan.chunks
+    ]
+    audio = AudioManifest.from_dict(_read_json(services, bucket, _audio_key(job))) if job.has_audio else None
+    result = package(job, chunks, audio)
+    check_complete(Path(asset.path), ProbeResult.from_dict(probed), result.duration_s)
+
+    prefix = hls_prefix(asset)
+    thumbs = _publish_thumbnails(services, bucket, job, thumbs_prefix(asset))
+    for rel in sorted(result.playlists, key=lambda p: p == MASTER):
+        services.store.put_bytes(bucket, prefix + rel, result.playlists[rel].encode(), cache_control=SHORT)
+    # Only now, with the new master in place, may what the previous version published go.
+    wanted = {prefix + rel for rel in [*result.playlists, *result.segment_files]} | thumbs
+    for tree in (prefix, thumbs_prefix(asset)):
+        stale = [k for k in services.store.list_keys(bucket, tree) if k not in wanted]
+        services.store.delete_keys(bucket, stale)
+    services.store.delete_keys(bucket, list(services.store.list_keys(bucket, job.work_prefix)))
+
+    master = prefix + MASTER
     return {
         "outputs": [master],
         "details": {
             "hls": {
                 "master": master,
-                "segments": sum(r.segment_count for r in result.renditions),
+                "targetDuration": result.target_duration,
+                "durationS": round(result.duration_s, 3),
+                "frameRate": round(float(job.fps), 3) if job.has_video else None,
+                "segments": sum(v.segments for v in result.variants),
+                "chunks": len(plan.chunks),
+                "audio": {"language": job.audio_language, "codecs": audio.codecs} if audio else None,
                 "renditions": [
                     {
-                        "name": r.name,
-                        "width": r.width,
-                        "height": r.height,
-                        "bandwidth": r.bandwidth,
-                        "averageBandwidth": r.average_bandwidth,
-                        "codecs": r.codecs,
+                        "name": v.name,
+                        "width": v.width,
+                        "height": v.height,
+                        "bandwidth": v.bandwidth,
+                        "averageBandwidth": v.average_bandwidth,
+                        "codecs": v.codecs,
+                        "playlist": prefix + v.playlist,
+                        "iframePlaylist": prefix + v.iframe_playlist if v.iframe_playlist else None,
                     }
-                    for r in result.renditions
+                    for v in result.variants
                 ],
-                "files": len(keys),
             }
         },
     }
 
 
-def make_media_poster(source: SourceRef, probed: dict[str, Any] | None, services: Services) -> dict[str, Any]:
+def make_thumbnails(
+    source: SourceRef, probed: dict[str, Any] | None, job_data: dict[str, Any], services: Services
+) -> dict[str, Any]:
+    """Posters (JPEG + WebP, several widths) and, for videos, the scrub-preview sprites + WebVTT track.
+
+    They are staged under the work prefix and published by PackageHls together with the playlists: a
+    version that fails later must not replace the posters of the version learners are watching.
+    """
     asset = _asset(source)
+    job = EncodeJob.from_dict(job_data)
+    final = thumbs_prefix(asset)
     with workspace(source, services) as ws:
-        files = [
-            str(p)
-            for p in make_poster(
-                ws.source,
-                ws.out,
-                _probe(ws.source, probed, services),
-                widths=layout.POSTER_WIDTHS,
-            )
-        ]
-        prefix = asset.publish_prefix + layout.media_dir(asset.asset_id) + "/thumbs"
-        keys = publish_tree(services.store, services.settings.publish_bucket, prefix, ws.out, files)
-    return {"outputs": keys, "details": {"posters": keys}}
+        info = _probe(ws.source, probed, services)
+        posters = [str(p) for p in make_poster(ws.source, ws.out, info, widths=layout.POSTER_WIDTHS)]
+        files = list(posters)
+        sprites: dict[str, Any] | None = None
+        if info.has_video:
+            interval = services.settings.encode.sprite_interval_s
+            result = make_sprites(ws.source, ws.out, info, interval_s=interval)
+            # The WebVTT track references the sheets: it goes after them.
+            files += [str(p) for p in result.sprites] + [str(result.vtt)]
+            sprites = {
+                "vtt": f"{final}{result.vtt}",
+                "sheets": [f"{final}{p}" for p in result.sprites],
+                "tileWidth": result.tile_width,
+                "tileHeight": result.tile_height,
+                "intervalS": result.interval_s,
+                "tiles": result.count,
+            }
+        publish_tree(
+            services.store, services.settings.publish_bucket, _staged_thumbs(job), ws.out, files, prune=False
+        )
+    return {
+        "outputs": [final + f for f in files],
+        "details": {"posters": [final + p for p in posters], "sprites": sprites},
+    }
+
+
+def thumbs_prefix(asset: AssetKey) -> str:
+    return asset.publish_prefix + layout.media_dir(asset.asset_id) + "/thumbs/"
+
+
+def _staged_thumbs(job: EncodeJob) -> str:
+    return f"{job.work_prefix}thumbs/"
+
+
+def _publish_thumbnails(services: Services, bucket: str, job: EncodeJob, final: str) -> set[str]:
+    staged = _staged_thumbs(job)
+    keys = {k: final + k[len(staged) :] for k in services.store.list_keys(bucket, staged)}
+    # Sprite sheets before the WebVTT track that points at them.
+    for src in sorted(keys, key=lambda k: k.endswith(".vtt")):
+        services.store.copy(bucket, src, keys[src], cache_control=SHORT)
+    return set(keys.values())
+
+
+def discard_partial_video(state: dict[str, Any], services: Services) -> int:
+    """After a failure: remove the segments this version already wrote and its work files, so the
+    published tree keeps only what the previous good version's playlists reference."""
+    plan = state.get("plan")
+    if not isinstance(plan, dict) or "job" not in plan:
+        return 0
+    job = EncodeJob.from_dict(plan["job"])
+    bucket = services.settings.publish_bucket
+    prefix = hls_prefix(_asset(SourceRef.from_dict(state["source"])))
+    marker = f"/seg-{job.generation}-"
+    doomed = [k for k in services.store.list_keys(bucket, prefix) if marker in k]
+    doomed += list(services.store.list_keys(bucket, job.work_prefix))
+    services.store.delete_keys(bucket, doomed)
+    return len(doomed)
+
+
+def _chunk_key(job: EncodeJob, index: int) -> str:
+    return f"{job.work_prefix}chunk-{index:05d}.json"
+
+
+def _audio_key(job: EncodeJob) -> str:
+    return f"{job.work_prefix}audio.json"
+
+
+def _read_json(services: Services, bucket: str, key: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(services.store.get_bytes(bucket, key))
+    return data
+
+
+def _upload_all(services: Services, bucket: str, uploads: list[tuple[str, Path]]) -> None:
+    def put(item: tuple[str, Path]) -> None:
+        services.store.put_file(bucket, item[0], item[1], cache_control=IMMUTABLE)
+
+    with ThreadPoolExecutor(max_workers=_UPLOAD_THREADS) as pool:
+        list(pool.map(put, uploads))

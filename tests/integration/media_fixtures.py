@@ -7,6 +7,7 @@ clips are encoded once per module and imports stay explicit.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import ffmpeg
@@ -84,4 +85,67 @@ def rotation_of(path: Path) -> float | None:
 def truncate(src: Path, out: Path, fraction: float = 0.5) -> Path:
     data = src.read_bytes()
     out.write_bytes(data[: int(len(data) * fraction)])
+    return out
+
+
+def make_variable_rate(out: Path, *, size: str = "320x180") -> Path:
+    """A phone-style variable-frame-rate clip (``out`` should be .mp4: mkv has no average rate to tell):
+    2 s at 30 fps, then 2 s at 15 fps, in one stream; r_frame_rate and avg_frame_rate disagree."""
+    ffmpeg_run(
+        "-f", "lavfi", "-i", f"testsrc2=s={size}:r=30:d=2",
+        "-f", "lavfi", "-i", f"testsrc2=s={size}:r=15:d=2",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
+        "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0,format=yuv420p[v]",
+        "-map", "[v]", "-map", "2:a", "-fps_mode", "vfr", *FAST_H264, "-c:a", "aac", str(out),
+    )  # fmt: skip
+    return out
+
+
+def make_high_bit_depth(out: Path, *, size: str = "320x180", duration: float = 2.0) -> Path:
+    """10-bit 4:2:2 H.264 (High 4:2:2), as some cameras and screen recorders write."""
+    ffmpeg_run(
+        "-f", "lavfi", "-i", f"testsrc2=s={size}:r=25:d={duration}",
+        "-pix_fmt", "yuv422p10le", "-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "high422",
+        str(out),
+    )  # fmt: skip
+    return out
+
+
+def make_interlaced(out: Path, *, size: str = "720x480", duration: float = 2.0) -> Path:
+    """Interlaced (top field first) H.264, as a broadcast or camcorder source."""
+    ffmpeg_run(
+        "-f", "lavfi", "-i", f"testsrc2=s={size}:r=30000/1001:d={duration}",
+        "-vf", "setfield=tff,format=yuv420p", "-flags", "+ildct+ilme", "-top", "1",
+        *FAST_H264, str(out),
+    )  # fmt: skip
+    return out
+
+
+def make_sequence(
+    out: Path,
+    segments: Sequence[tuple[str, float]],
+    *,
+    size: str = "320x180",
+    fps: int = 25,
+    gop: int | None = None,
+    one_keyframe: bool = False,
+) -> Path:
+    """A video-only H.264 clip of lavfi sources shown one after another, e.g.
+    ``[("color=black", 1.5), ("testsrc2", 2)]``; a source may carry a filter chain
+    (``"color=blue,drawbox=..."``).
+
+    Keyframes: x264's own placement by default (scene cuts get one); ``gop=N`` puts one every N frames and
+    nowhere else; ``one_keyframe`` writes only the first, as some screen recorders do."""
+    args: list[str] = []
+    for source, seconds in segments:
+        head, comma, chain = source.partition(",")
+        options = f"s={size}:r={fps}:d={seconds}"
+        args += ["-f", "lavfi", "-i", f"{head}{':' if '=' in head else '='}{options}{comma}{chain}"]
+    inputs = "".join(f"[{i}:v]" for i in range(len(segments)))
+    args += ["-filter_complex", f"{inputs}concat=n={len(segments)}:v=1:a=0,format=yuv420p[v]", "-map", "[v]"]
+    if one_keyframe:
+        args += ["-x264-params", "keyint=infinite:scenecut=0"]
+    elif gop is not None:
+        args += ["-x264-params", f"keyint={gop}:min-keyint={gop}:scenecut=0"]
+    ffmpeg_run(*args, *FAST_H264, str(out))
     return out

@@ -55,29 +55,82 @@ def test_video_branch_handlers(runtime: LocalRuntime, clip: Path, tmp_path: Path
     assert not failed, probe
     assert probe["width"] == 640 and probe["height"] == 360 and 3.5 < probe["duration_s"] < 4.5
 
-    hls, failed = invoke(runtime, "EncodeHls", {"source": source, "asset": asset, "probe": probe})
+    plan, failed = invoke(runtime, "PlanEncode", {"source": source, "asset": asset, "probe": probe})
+    assert not failed, plan
+    assert [r[0] for r in plan["job"]["rungs"]] == ["360p", "234p"] and plan["chunks"] == [[0, 0, None]]
+    assert len(json.dumps(plan)) < 2000  # travels in the state: compact
+    work = plan["job"]["workPrefix"]
+
+    chunk, failed = invoke(
+        runtime,
+        "EncodeChunk",
+        {"source": source, "asset": asset, "job": plan["job"], "chunk": plan["chunks"][0]},
+    )
+    assert not failed, chunk
+    assert chunk == {"chunk": 0, "firstSegment": 0, "segments": 1}
+    audio, failed = invoke(runtime, "EncodeAudio", {"source": source, "asset": asset, "job": plan["job"]})
+    assert not failed and audio["audio"], audio
+    thumbs, failed = invoke(
+        runtime, "MakeThumbnails", {"source": source, "asset": asset, "probe": probe, "job": plan["job"]}
+    )
+    assert not failed, thumbs
+    s3 = runtime.client("s3")
+    manifests = [o["Key"] for o in s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix=work)["Contents"]]
+    assert sorted(manifests)[:2] == [f"{work}audio.json", f"{work}chunk-00000.json"]
+    assert all(k.startswith(f"{work}thumbs/") for k in sorted(manifests)[2:])  # staged, not yet published
+
+    hls, failed = invoke(
+        runtime, "PackageHls", {"source": source, "asset": asset, "probe": probe, "plan": plan}
+    )
     assert not failed, hls
     master = hls["outputs"][0]
     assert master == f"courses/{COURSE}/media/{asset['assetId']}/hls/master.m3u8"
     assert head(runtime, master)["ContentType"] == "application/vnd.apple.mpegurl"
-    keys = [o["Key"] for o in runtime.client("s3").list_objects_v2(Bucket=runtime.publish_bucket)["Contents"]]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=runtime.publish_bucket)["Contents"]]
+    assert not [k for k in keys if k.startswith("work/")]  # the packager removed its work files
     segments = [k for k in keys if k.endswith(".ts")]
-    assert segments and all(head(runtime, k)["ContentType"] == "video/mp2t" for k in segments)
+    assert len(segments) == 3  # one segment per rung + audio
+    assert all(head(runtime, k)["ContentType"] == "video/mp2t" for k in segments)
+    assert all("immutable" in head(runtime, k)["CacheControl"] for k in segments)
+    assert "immutable" not in head(runtime, master)["CacheControl"]
 
     # The published tree is a real HLS stream: ffprobe reads it as a client would.
     site = tmp_path / "site"
     for key in keys:
         target = site / key
         target.parent.mkdir(parents=True, exist_ok=True)
-        runtime.client("s3").download_file(runtime.publish_bucket, key, str(target))
+        s3.download_file(runtime.publish_bucket, key, str(target))
     streams = ffmpeg.probe(str(site / master))["streams"]
     assert {s["codec_type"] for s in streams} == {"video", "audio"}
 
-    posters, failed = invoke(runtime, "MakePoster", {"source": source, "asset": asset})
-    assert not failed, posters
-    body = runtime.client("s3").get_object(Bucket=runtime.publish_bucket, Key=posters["outputs"][0])
-    assert body["ContentType"] == "image/jpeg"
+    assert set(thumbs["outputs"]) <= set(keys), (thumbs["outputs"], keys)
+    body = s3.get_object(Bucket=runtime.publish_bucket, Key=thumbs["details"]["posters"][-1])
+    assert body["ContentType"] in ("image/jpeg", "image/webp")
     assert Image.open(io.BytesIO(body["Body"].read())).size == (640, 360)
+    vtt = s3.get_object(Bucket=runtime.publish_bucket, Key=thumbs["details"]["sprites"]["vtt"])
+    assert vtt["ContentType"].startswith("text/vtt") and vtt["Body"].read().startswith(b"WEBVTT")
+
+
+def test_failed_video_leaves_no_segments_of_its_version(runtime: LocalRuntime, clip: Path) -> None:
+    source = put(runtime, "media/half-done.mp4", clip.read_bytes())
+    asset, _ = invoke(runtime, "Classify", {"source": source, "executionArn": "arn:y"})
+    probe, _ = invoke(runtime, "ProbeMedia", {"source": source, "asset": asset})
+    plan, _ = invoke(runtime, "PlanEncode", {"source": source, "asset": asset, "probe": probe})
+    invoke(
+        runtime,
+        "EncodeChunk",
+        {"source": source, "asset": asset, "job": plan["job"], "chunk": plan["chunks"][0]},
+    )
+    s3 = runtime.client("s3")
+    prefix = f"courses/{COURSE}/media/{asset['assetId']}/hls/"
+    assert s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix=prefix).get("KeyCount", 0) == 2
+
+    state = {"source": source, "asset": asset, "probe": probe, "plan": plan,
+             "error": {"Error": "States.Timeout", "Cause": ""}}  # fmt: skip
+    failure, failed = invoke(runtime, "RecordFailure", state)
+    assert not failed and failure["discarded"] == 3  # two segments + the chunk manifest
+    assert s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix=prefix).get("KeyCount", 0) == 0
+    assert s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix="work/").get("KeyCount", 0) == 0
 
 
 def test_image_lesson_and_manifest_handlers(runtime: LocalRuntime) -> None:
@@ -130,6 +183,7 @@ def test_record_failure_keeps_the_author_message(runtime: LocalRuntime) -> None:
         "error": "InvalidMediaError",
         "message": "broken.mp4 is corrupt",
         "recorded": True,
+        "discarded": 0,
     }
     item = catalog(runtime).course_items(COURSE)[0]
     assert item["status"] == "FAILED"

@@ -27,11 +27,24 @@ def test_non_lambda_errors_keep_their_cause_text() -> None:
 
 
 def test_parallel_results_are_merged() -> None:
+    # The video branch: a Parallel (Map of chunk summaries, audio, thumbnails) then the packager.
     outputs, details = _merge_results(
-        [
-            {"outputs": ["a/master.m3u8"], "details": {"hls": {"segments": 2}}},
-            {"outputs": ["a/poster-1280.jpg"], "details": {"posters": ["a/poster-1280.jpg"]}},
-        ]
+        {
+            "transcode": [
+                [{"chunk": 0, "segments": 20}, {"chunk": 1, "segments": 3}],
+                {"audio": True, "segments": 23},
+                {
+                    "outputs": ["a/thumbs/poster-1280.jpg"],
+                    "details": {"posters": ["a/thumbs/poster-1280.jpg"]},
+                },
+            ],
+            "package": {"outputs": ["a/hls/master.m3u8"], "details": {"hls": {"segments": 46}}},
+        }
     )
-    assert outputs == ["a/master.m3u8", "a/poster-1280.jpg"]
+    assert outputs == ["a/hls/master.m3u8", "a/thumbs/poster-1280.jpg"]  # the entry point first
     assert set(details) == {"hls", "posters"}
+
+
+def test_single_task_result_is_recorded() -> None:
+    outputs, details = _merge_results({"result": {"outputs": ["a/lessons/x.html"], "details": {"toc": []}}})
+    assert outputs == ["a/lessons/x.html"] and details == {"toc": []}

@@ -1,4 +1,4 @@
-"""EncodeHls state: the HLS rendition(s) and master playlist."""
+"""PackageHls state: media, I-frame and master playlists from the chunk manifests."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.catalog.model import SourceRef
 from pipeline.handlers._wiring import logger, services, tracer
-from pipeline.usecases.video import encode_media
+from pipeline.usecases.video import package_hls
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return encode_media(SourceRef.from_dict(event["source"]), event.get("probe"), services())
+    return package_hls(SourceRef.from_dict(event["source"]), event["plan"], event["probe"], services())

@@ -1,4 +1,4 @@
-"""MakePoster state: poster images from a representative frame."""
+"""MakeThumbnails state: posters and scrub-preview sprites with their WebVTT track."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.catalog.model import SourceRef
 from pipeline.handlers._wiring import logger, services, tracer
-from pipeline.usecases.video import make_media_poster
+from pipeline.usecases.video import make_thumbnails
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return make_media_poster(SourceRef.from_dict(event["source"]), event.get("probe"), services())
+    return make_thumbnails(SourceRef.from_dict(event["source"]), event.get("probe"), event["job"], services())

@@ -1,0 +1,17 @@
+"""PlanEncode state: the ladder and the chunk list the Map state fans out on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pipeline.catalog.model import SourceRef
+from pipeline.handlers._wiring import logger, services, tracer
+from pipeline.usecases.video import plan_encode
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return plan_encode(SourceRef.from_dict(event["source"]), event["probe"], services())

@@ -1,0 +1,266 @@
+"""EncodeChunk and EncodeAudio: the two ffmpeg jobs behind an HLS ladder.
+
+A chunk decodes its part of the source once and encodes every video rung from that one decode (a
+``split`` filter), straight into HLS segments with their final, global numbers and timestamps: the
+packager only writes playlists. Audio is one whole-file encode, so AAC priming and frame padding happen
+once, not at every chunk seam. Each job returns a manifest (per segment: frames, bytes, keyframe byte
+ranges) that the packager turns into playlists without opening a segment again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from pipeline.errors import InvalidMediaError, PipelineError
+from pipeline.media.ffmpeg_tools import as_int, input_url, run
+from pipeline.media.plan import TIMELINE_OFFSET_S, Chunk, EncodeJob
+from pipeline.media.ts import TsFormatError, index_segment, mark_discontinuity
+
+AUDIO_DIR = "audio"
+AUDIO_CODECS = "mp4a.40.2"
+# libx264 profile names -> (profile_idc, constraint flags) as they appear in an RFC 6381 avc1 string.
+_AVC_PROFILES = {
+    "Constrained Baseline": (0x42, 0xE0),
+    "Baseline": (0x42, 0x00),
+    "Main": (0x4D, 0x40),
+    "High": (0x64, 0x00),
+}
+# Lecture content is mostly static: constant quality spends bits only where the picture changes, and
+# maxrate/bufsize cap the peaks at the rung's budget (capped VBR).
+_CRF = 23
+
+
+class EncoderOutputError(PipelineError):
+    """ffmpeg succeeded but wrote something that breaks an HLS invariant (our fault, not the author's)."""
+
+
+@dataclass
+class SegmentInfo:
+    uri: str
+    frames: int
+    size: int
+    init_length: int
+    keyframes: list[tuple[int, int]] = field(default_factory=list)
+
+    def to_list(self) -> list[Any]:
+        return [self.uri, self.frames, self.size, self.init_length, [list(k) for k in self.keyframes]]
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> SegmentInfo:
+        uri, frames, size, init_length, keyframes = data
+        return cls(
+            str(uri), int(frames), int(size), int(init_length), [(int(o), int(n)) for o, n in keyframes]
+        )
+
+
+@dataclass
+class ChunkManifest:
+    """What one chunk wrote, per rung: ``{rung: {"codecs": str, "segments": [SegmentInfo, ...]}}``."""
+
+    chunk: int
+    first_segment: int
+    rungs: dict[str, dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chunk": self.chunk,
+            "firstSegment": self.first_segment,
+            "rungs": {
+                name: {"codecs": r["codecs"], "segments": [s.to_list() for s in r["segments"]]}
+                for name, r in self.rungs.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChunkManifest:
+        return cls(
+            chunk=int(data["chunk"]),
+            first_segment=int(data["firstSegment"]),
+            rungs={
+                name: {"codecs": r["codecs"], "segments": [SegmentInfo.from_list(s) for s in r["segments"]]}
+                for name, r in data["rungs"].items()
+            },
+        )
+
+
+@dataclass
+class AudioManifest:
+    """The audio rendition: ``(uri, seconds, bytes)`` per segment."""
+
+    codecs: str
+    channels: int
+    segments: list[tuple[str, float, int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "codecs": self.codecs,
+            "channels": self.channels,
+            "segments": [list(s) for s in self.segments],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AudioManifest:
+        return cls(
+            codecs=str(data["codecs"]),
+            channels=int(data["channels"]),
+            segments=[(str(u), float(d), int(n)) for u, d, n in data["segments"]],
+        )
+
+
+def encode_chunk(source: Path, out_dir: Path, job: EncodeJob, chunk: Chunk) -> ChunkManifest:
+    """Encode ``chunk`` of ``source`` into ``out_dir/{rung}/seg-{generation}-{n}.ts`` for every rung."""
+    if not job.rungs:
+        raise EncoderOutputError("the plan has no video rungs for a video chunk")
+    start = job.start_seconds(chunk)
+    input_args: dict[str, Any] = {"protocol_whitelist": "file"}
+    if start:
+        # Input seeking: demux from the keyframe before ``start``, decode and drop up to it exactly.
+        input_args["ss"] = f"{float(start):.6f}"
+    if chunk.frames is not None:
+        # A second of slack: the frame-rate filter needs the frame after the chunk's last to time it.
+        input_args["t"] = f"{float(chunk.frames / job.fps) + 1:.6f}"
+    video = ffmpeg.input(input_url(source), **input_args)["V:0"]
+    if job.deinterlace:
+        # One output frame per frame (not per field): keeps the frame rate, and so the GOP grid, as planned.
+        video = video.filter("bwdif", mode="send_frame", parity="auto", deint="all")
+    # A constant rate, anchored at the chunk start: VFR sources get a fixed grid, every chunk the same one.
+    video = video.filter("fps", fps=f"{job.fps.numerator}/{job.fps.denominator}", start_time=0)
+    branches = video.filter_multi_output("split", len(job.rungs)) if len(job.rungs) > 1 else None
+    first_segment = chunk.start_frame // job.segment_frames
+    outputs = []
+    for i, rung in enumerate(job.rungs):
+        stream = branches[i] if branches is not None else video
+        # setsar=1: players ignore SAR in HLS more often than not, so the pixels themselves must be square.
+        stream = (
+            stream.filter("scale", rung.width, rung.height).filter("setsar", 1).filter("format", "yuv420p")
+        )
+        rung_dir = out_dir / rung.name
+        rung_dir.mkdir(parents=True, exist_ok=True)
+        options: dict[str, Any] = {
+            "c:v": "libx264",
+            "preset": job.preset,
+            "profile:v": "high",
+            "crf": _CRF,
+            "maxrate": f"{rung.maxrate_k}k",
+            "bufsize": f"{rung.bufsize_k}k",
+            # Closed, fixed GOPs with no scene-cut keyframes: every rung cuts at the same frames.
+            "g": job.gop_frames,
+            "keyint_min": job.gop_frames,
+            "sc_threshold": 0,
+            "flags": "+cgop",
+            "force_key_frames": f"expr:eq(mod(n,{job.gop_frames}),0)",
+            "an": None,
+            "map_metadata": -1,
+            "output_ts_offset": f"{float(start) + TIMELINE_OFFSET_S:.6f}",
+            "f": "hls",
+            # Floor to the microsecond: the cut is "first keyframe at or after k x hls_time", and the
+            # keyframe that must win sits at exactly k x segment_frames / fps.
+            "hls_time": f"{int(job.segment_seconds * 1_000_000) / 1_000_000:.6f}",
+            "hls_list_size": 0,
+            "hls_playlist_type": "vod",
+            "start_number": first_segment,
+            "hls_segment_filename": str(rung_dir / job.segment_pattern()),
+        }
+        if chunk.frames is not None:
+            options["frames:v"] = chunk.frames
+        outputs.append(stream.output(str(rung_dir / "chunk.m3u8"), **options))
+    run(ffmpeg.merge_outputs(*outputs).overwrite_output(), source, "encoded")
+
+    rungs: dict[str, dict[str, Any]] = {}
+    for rung in job.rungs:
+        rung_dir = out_dir / rung.name
+        uris = _playlist_uris(rung_dir / "chunk.m3u8")
+        (rung_dir / "chunk.m3u8").unlink()
+        if chunk.index > 0 and uris and not mark_discontinuity(rung_dir / uris[0]):
+            raise EncoderOutputError(f"{uris[0]}: could not mark the chunk seam (no adaptation field)")
+        segments = [_index(rung_dir / uri, job) for uri in uris]
+        if not segments:
+            raise InvalidMediaError(
+                f"{source.name}: no video frames could be decoded from {float(start):.1f} s on; the file may "
+                "be truncated or corrupt. Re-export it and upload it again."
+            )
+        expected = [job.segment_name(first_segment + i) for i in range(len(segments))]
+        if uris != expected:
+            raise EncoderOutputError(f"rung {rung.name} wrote {uris[:3]}..., expected {expected[:3]}...")
+        rungs[rung.name] = {"codecs": video_codecs(rung_dir / uris[0], source), "segments": segments}
+    return ChunkManifest(chunk=chunk.index, first_segment=first_segment, rungs=rungs)
+
+
+def encode_audio(source: Path, out_dir: Path, job: EncodeJob) -> AudioManifest:
+    """The whole soundtrack as one AAC-LC stereo rendition in ``out_dir/audio/``."""
+    audio_dir = out_dir / AUDIO_DIR
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    stream = ffmpeg.input(input_url(source), protocol_whitelist="file")["a:0"].output(
+        str(audio_dir / "chunk.m3u8"),
+        **{
+            "c:a": "aac",
+            "b:a": f"{job.audio_bitrate_k}k",
+            "ac": 2,
+            "ar": 48000,
+            "vn": None,
+            "map_metadata": -1,
+            "output_ts_offset": f"{TIMELINE_OFFSET_S:.6f}",
+            "f": "hls",
+            "hls_time": job.segment_s,
+            "hls_list_size": 0,
+            "hls_playlist_type": "vod",
+            "hls_segment_filename": str(audio_dir / job.segment_pattern()),
+        },
+    )
+    run(stream.overwrite_output(), source, "encoded")
+    entries = _playlist_entries(audio_dir / "chunk.m3u8")
+    (audio_dir / "chunk.m3u8").unlink()
+    if not entries:
+        raise InvalidMediaError(f"{source.name}: the soundtrack could not be decoded; it may be corrupt.")
+    segments = [(uri, seconds, (audio_dir / uri).stat().st_size) for uri, seconds in entries]
+    return AudioManifest(codecs=AUDIO_CODECS, channels=2, segments=segments)
+
+
+def video_codecs(segment: Path, source: Path) -> str:
+    """The exact RFC 6381 ``avc1.PPCCLL`` string of what the encoder wrote (level differs per rung)."""
+    try:
+        info: dict[str, Any] = ffmpeg.probe(input_url(segment), v="error", select_streams="v:0")
+    except ffmpeg.Error as exc:
+        raise EncoderOutputError(f"{source.name}: the encoded output could not be read back") from exc
+    for stream in info.get("streams") or []:
+        profile_idc, constraints = _AVC_PROFILES.get(str(stream.get("profile")), (0x64, 0x00))
+        level = as_int(stream.get("level")) or 31
+        return f"avc1.{profile_idc:02x}{constraints:02x}{level:02x}"
+    raise EncoderOutputError(f"{segment.name} has no video stream")
+
+
+def _index(path: Path, job: EncodeJob) -> SegmentInfo:
+    try:
+        ts = index_segment(path)
+    except TsFormatError as exc:
+        raise EncoderOutputError(str(exc)) from exc
+    if not ts.starts_with_keyframe:
+        raise EncoderOutputError(f"{path.name} does not start with a keyframe")
+    return SegmentInfo(
+        uri=path.name,
+        frames=ts.frames,
+        size=ts.size,
+        init_length=ts.init_length,
+        keyframes=[(k.offset, k.length) for k in ts.keyframes],
+    )
+
+
+def _playlist_entries(path: Path) -> list[tuple[str, float]]:
+    entries: list[tuple[str, float]] = []
+    duration: float | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("#EXTINF:"):
+            duration = float(line[len("#EXTINF:") :].split(",", 1)[0])
+        elif line and not line.startswith("#") and duration is not None:
+            entries.append((line, duration))
+            duration = None
+    return entries
+
+
+def _playlist_uris(path: Path) -> list[str]:
+    return [uri for uri, _ in _playlist_entries(path)]

@@ -1,0 +1,202 @@
+"""PlanEncode: cut a video's timeline into chunks that separate Lambda invocations encode in parallel.
+
+Everything is counted in output frames at a constant rate, never in float seconds: a GOP is
+``gop_frames``, a segment a whole number of GOPs, a chunk a whole number of segments. So chunk seams fall
+exactly on segment boundaries, every chunk's keyframes sit where a single-process encode would put them,
+and a 1-chunk and an N-chunk encode cut identical segments (29.97 fps included, where 6 s is not a whole
+number of frames).
+
+The plan travels in the Step Functions state, so it is compact: the per-chunk list is ``[index,
+start_frame, frames]`` triples (about 20 bytes each; a 4-hour lecture in 2-minute chunks is 120 of them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Any
+
+from pipeline.config import EncodeSettings
+from pipeline.media.ladder import Rung, output_fps, parse_ladder, rungs_for
+from pipeline.media.probe import ProbeResult
+
+# Every output timestamp is shifted by this much: with B-frames the first decode timestamp is a few frames
+# before zero, and the TS muxer would shift the first chunk (only) to make it positive — a seam of two
+# frames. Starting the whole timeline at 10 s keeps every chunk's timestamps positive and unshifted.
+TIMELINE_OFFSET_S = 10
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    start_frame: int
+    frames: int | None  # None: to the end of the source
+
+    def to_list(self) -> list[int | None]:
+        return [self.index, self.start_frame, self.frames]
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> Chunk:
+        index, start, frames = data
+        return cls(int(index), int(start), int(frames) if frames is not None else None)
+
+
+@dataclass(frozen=True)
+class EncodeJob:
+    """What every chunk (and the audio encoder and the packager) must agree on."""
+
+    generation: str
+    work_prefix: str
+    duration_s: float
+    has_video: bool
+    has_audio: bool
+    fps: Fraction = Fraction(30)
+    gop_frames: int = 60
+    segment_frames: int = 180
+    rungs: list[Rung] = field(default_factory=list)
+    deinterlace: bool = False
+    preset: str = "veryfast"
+    segment_s: int = 6
+    audio_bitrate_k: int = 128
+    audio_language: str = "en"
+
+    @property
+    def segment_seconds(self) -> float:
+        return float(self.segment_frames / self.fps)
+
+    def start_seconds(self, chunk: Chunk) -> Fraction:
+        return chunk.start_frame / self.fps
+
+    def segment_name(self, number: int) -> str:
+        """Segment names carry the source version's generation: a re-upload never overwrites a segment a
+        player (or a CDN that caches segments as immutable) may still hold under the same name."""
+        return f"seg-{self.generation}-{number:05d}.ts"
+
+    def segment_pattern(self) -> str:
+        return f"seg-{self.generation}-%05d.ts"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "generation": self.generation,
+            "workPrefix": self.work_prefix,
+            "durationS": round(self.duration_s, 3),
+            "hasVideo": self.has_video,
+            "hasAudio": self.has_audio,
+            "fps": f"{self.fps.numerator}/{self.fps.denominator}",
+            "gopFrames": self.gop_frames,
+            "segmentFrames": self.segment_frames,
+            "rungs": [r.to_list() for r in self.rungs],
+            "deinterlace": self.deinterlace,
+            "preset": self.preset,
+            "segmentSeconds": self.segment_s,
+            "audioBitrateK": self.audio_bitrate_k,
+            "audioLanguage": self.audio_language,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EncodeJob:
+        return cls(
+            generation=str(data["generation"]),
+            work_prefix=str(data["workPrefix"]),
+            duration_s=float(data["durationS"]),
+            has_video=bool(data["hasVideo"]),
+            has_audio=bool(data["hasAudio"]),
+            fps=Fraction(str(data["fps"])),
+            gop_frames=int(data["gopFrames"]),
+            segment_frames=int(data["segmentFrames"]),
+            rungs=[Rung.from_list(r) for r in data["rungs"]],
+            deinterlace=bool(data["deinterlace"]),
+            preset=str(data["preset"]),
+            segment_s=int(data["segmentSeconds"]),
+            audio_bitrate_k=int(data["audioBitrateK"]),
+            audio_language=str(data["audioLanguage"]),
+        )
+
+
+@dataclass(frozen=True)
+class EncodePlan:
+    job: EncodeJob
+    chunks: list[Chunk]
+    max_concurrency: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job": self.job.to_dict(),
+            "chunks": [c.to_list() for c in self.chunks],
+            "chunkCount": len(self.chunks),
+            "maxConcurrency": self.max_concurrency,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EncodePlan:
+        return cls(
+            job=EncodeJob.from_dict(data["job"]),
+            chunks=[Chunk.from_list(c) for c in data["chunks"]],
+            max_concurrency=int(data["maxConcurrency"]),
+        )
+
+
+def generation_for(key: str, version: str | None) -> str:
+    """Eight hex characters that change with every new version of the source object."""
+    return hashlib.sha256(f"{key}\0{version or ''}".encode()).hexdigest()[:8]
+
+
+def make_plan(
+    probe: ProbeResult,
+    settings: EncodeSettings,
+    *,
+    generation: str,
+    work_prefix: str,
+    chunk_s: int | None = None,
+) -> EncodePlan:
+    """The ladder and the chunks for ``probe``; ``chunk_s`` overrides the configured chunk length."""
+    language = (probe.audio_language and _bcp47(probe.audio_language)) or settings.audio_language
+    job = EncodeJob(
+        generation=generation,
+        work_prefix=work_prefix,
+        duration_s=probe.duration_s,
+        has_video=probe.has_video,
+        has_audio=probe.has_audio,
+        segment_s=settings.segment_s,
+        audio_bitrate_k=settings.audio_bitrate_k,
+        audio_language=language,
+        preset=settings.preset,
+    )
+    if not probe.has_video:
+        return EncodePlan(job, [], settings.max_concurrency)
+    fps = output_fps(probe)
+    gop_frames = max(1, round(fps * settings.gop_s))
+    segment_frames = gop_frames * (settings.segment_s // settings.gop_s)
+    chunk_frames = segment_frames * max(1, (chunk_s or settings.chunk_s) // settings.segment_s)
+    job = replace(
+        job,
+        fps=fps,
+        gop_frames=gop_frames,
+        segment_frames=segment_frames,
+        rungs=rungs_for(probe, parse_ladder(settings.ladder)),
+        deinterlace=probe.interlaced,
+    )
+    total_frames = max(1, math.ceil(probe.duration_s * fps))
+    count = max(1, math.ceil(total_frames / chunk_frames))
+    # A tail shorter than one segment is not worth its own invocation (and its own start-up cost).
+    if count > 1 and total_frames - (count - 1) * chunk_frames < segment_frames:
+        count -= 1
+    chunks = [Chunk(i, i * chunk_frames, chunk_frames if i < count - 1 else None) for i in range(count)]
+    return EncodePlan(job, chunks, settings.max_concurrency)
+
+
+# ISO 639-2 tags as muxers store them → the BCP 47 tags HLS wants in LANGUAGE.
+_ISO639_2 = {
+    "eng": "en", "fra": "fr", "fre": "fr", "deu": "de", "ger": "de", "spa": "es", "ita": "it", "por": "pt",
+    "nld": "nl", "dut": "nl", "jpn": "ja", "zho": "zh", "chi": "zh", "kor": "ko", "rus": "ru", "ara": "ar",
+    "hin": "hi", "pol": "pl", "tur": "tr", "swe": "sv", "nor": "no", "dan": "da", "fin": "fi", "ukr": "uk",
+}  # fmt: skip
+
+
+def _bcp47(tag: str) -> str | None:
+    tag = tag.strip().lower()
+    if len(tag) == 2 and tag.isalpha():
+        return tag
+    return _ISO639_2.get(tag)
