@@ -85,7 +85,7 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
         )
     with path.open("rb") as fh:
         head = fh.read(1024).lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"#EXTM3U") or b"<MPD" in head:
+    if head.startswith((b"#EXTM3U", b"ffconcat")) or b"<MPD" in head:
         raise _playlist_error(name)
 
     try:
@@ -193,8 +193,8 @@ def _language(audio: dict[str, Any]) -> str | None:
 
 def _playlist_error(name: str) -> UnsupportedMediaError:
     return UnsupportedMediaError(
-        f"{name} is a streaming playlist, which only references media stored elsewhere; the pipeline does "
-        "not fetch URLs. Upload the media file itself (e.g. the .mp4)."
+        f"{name} is a streaming playlist (HLS, DASH or ffconcat), which only references media stored "
+        "elsewhere; the pipeline does not fetch URLs. Upload the media file itself (e.g. the .mp4)."
     )
 
 

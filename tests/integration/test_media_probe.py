@@ -5,7 +5,15 @@ import random
 from pathlib import Path
 
 import pytest
-from media_fixtures import ffmpeg_run, make_clip, rotate, truncate
+from media_fixtures import (
+    ffmpeg_run,
+    make_clip,
+    make_high_bit_depth,
+    make_interlaced,
+    make_variable_rate,
+    rotate,
+    truncate,
+)
 from PIL import Image
 
 from pipeline.config import MediaLimits
@@ -82,6 +90,49 @@ def test_playlist_is_refused_before_ffprobe_can_follow_it(tmp_path: Path) -> Non
     playlist.write_text("#EXTM3U\n#EXTINF:10,\nhttp://169.254.169.254/latest/meta-data\n#EXT-X-ENDLIST\n")
     with pytest.raises(UnsupportedMediaError, match="streaming playlist"):
         probe(playlist)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("lecture.mpd", '<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static">'
+         '<Period><AdaptationSet><Representation><BaseURL>http://10.0.0.1/x.mp4</BaseURL>'
+         "</Representation></AdaptationSet></Period></MPD>\n"),
+        ("playlist.m3u8", "\ufeff#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttp://127.0.0.1:8080/admin\n"),
+        ("list.mp4", "ffconcat version 1.0\nfile /etc/passwd\nfile http://169.254.169.254/\n"),
+    ],
+)  # fmt: skip
+def test_files_that_reference_other_media_are_refused(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UnsupportedMediaError, match="references media stored elsewhere|streaming playlist"):
+        probe(path)
+
+
+def test_no_usable_stream(tmp_path: Path) -> None:
+    subs = tmp_path / "captions.srt"
+    subs.write_text("1\n00:00:00,000 --> 00:00:02,000\nHello\n", encoding="utf-8")
+    only_subtitles = tmp_path / "lecture.mkv"
+    ffmpeg_run("-i", str(subs), "-c:s", "srt", str(only_subtitles))
+    with pytest.raises(InvalidMediaError, match="no audio or video track"):
+        probe(only_subtitles)
+
+
+def test_first_class_sources_are_described(tmp_path: Path) -> None:
+    interlaced = probe(make_interlaced(tmp_path / "tv.mp4", duration=1))
+    assert interlaced.interlaced and not interlaced.variable_frame_rate
+    vfr = probe(make_variable_rate(tmp_path / "phone.mp4"))
+    assert vfr.variable_frame_rate and vfr.fps == 30  # the nominal rate, not the 22.5 fps average
+    deep = probe(make_high_bit_depth(tmp_path / "camera.mp4", duration=1))
+    assert deep.pix_fmt == "yuv422p10le" and not deep.interlaced
+
+
+def test_audio_language_tag_is_read(tmp_path: Path) -> None:
+    talk = make_clip(tmp_path / "talk.m4a", duration=1, video=False)
+    tagged = tmp_path / "talk-fr.m4a"
+    ffmpeg_run("-i", str(talk), "-c", "copy", "-metadata:s:a:0", "language=fra", str(tagged))
+    assert probe(tagged).audio_language == "fra"
+    assert probe(talk).audio_language is None  # "und" is no information
 
 
 def test_empty_file(tmp_path: Path) -> None:
