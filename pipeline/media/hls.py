@@ -67,9 +67,11 @@ def write_playlists(out_dir: Path, result: Package) -> list[Path]:
 
 def check_complete(source: Path, probe: ProbeResult, encoded_s: float) -> None:
     """A file cut short after its index (mp4 with the moov atom first) probes fine and ffmpeg exits 0
-    after decoding what is there: only the missing duration tells us the upload is incomplete."""
-    if encoded_s < probe.duration_s * 0.9 and probe.duration_s - encoded_s > 0.5:
+    after decoding what is there: only the missing duration tells us the upload is incomplete.
+    ``encoded_s`` is the picture's duration when there is one, so it is compared with the picture's."""
+    expected = (probe.video_duration_s if probe.has_video else None) or probe.duration_s
+    if encoded_s < expected * 0.9 and expected - encoded_s > 0.5:
         raise InvalidMediaError(
-            f"{source.name} says it is {probe.duration_s:.1f} s long but only {encoded_s:.1f} s could be "
+            f"{source.name} says it is {expected:.1f} s long but only {encoded_s:.1f} s could be "
             "decoded; the file looks truncated. Upload it again (check that the upload completed)."
         )

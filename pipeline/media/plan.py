@@ -178,7 +178,7 @@ def make_plan(
         rungs=rungs_for(probe, parse_ladder(settings.ladder)),
         deinterlace=probe.interlaced,
     )
-    total_frames = max(1, math.ceil(probe.duration_s * fps))
+    total_frames = max(1, math.ceil((probe.video_duration_s or probe.duration_s) * fps))
     count = max(1, math.ceil(total_frames / chunk_frames))
     # A tail shorter than one segment is not worth its own invocation (and its own start-up cost).
     if count > 1 and total_frames - (count - 1) * chunk_frames < segment_frames:

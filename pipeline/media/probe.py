@@ -57,12 +57,15 @@ class ProbeResult:
     interlaced: bool = False
     variable_frame_rate: bool = False
     audio_language: str | None = None
+    video_duration_s: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         summary: dict[str, object] = asdict(self)
         summary["duration_s"] = round(self.duration_s, 3)
         if self.fps is not None:
             summary["fps"] = round(self.fps, 3)
+        if self.video_duration_s is not None:
+            summary["video_duration_s"] = round(self.video_duration_s, 3)
         return summary
 
     @classmethod
@@ -176,7 +179,17 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
         interlaced=video is not None and str(video.get("field_order", "")) in _INTERLACED_ORDERS,
         variable_frame_rate=video is not None and _is_vfr(video),
         audio_language=_language(audio) if audio is not None else None,
+        video_duration_s=_video_duration(video, duration) if video is not None else None,
     )
+
+
+def _video_duration(video: dict[str, Any], container: float) -> float:
+    # A screen recording's picture often stops a moment before its sound; the encoder plans its chunks on
+    # the picture. Absent (mkv, webm) or implausible values mean "as long as the file".
+    own = as_float(video.get("duration"))
+    if own is None or own <= 0 or own > container:
+        return container
+    return own
 
 
 def _is_vfr(video: dict[str, Any]) -> bool:

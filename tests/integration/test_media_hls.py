@@ -350,6 +350,25 @@ def test_clip_shorter_than_a_segment(tmp_path: Path) -> None:
     assert decode.returncode == 0, decode.stderr
 
 
+def test_picture_shorter_than_the_sound(tmp_path: Path) -> None:
+    # Screen recorders often stop the picture before the sound: chunks are planned on the picture.
+    source = tmp_path / "screen.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=3", "-f", "lavfi",
+         "-i", "sine=frequency=500:sample_rate=48000:duration=9", "-c:v", "libx264", "-preset", "ultrafast",
+         "-c:a", "aac", str(source)],
+        check=True,
+    )  # fmt: skip
+    info = probe(source)
+    assert info.video_duration_s == pytest.approx(3, abs=0.1) and info.duration_s > 8.5
+    result = encode_hls(source, tmp_path / "out", info, chunk_s=6)
+    assert len(result.plan.chunks) == 1
+    assert sum(s.duration for s in load(tmp_path / "out/180p/index.m3u8").segments) == pytest.approx(3)
+    assert sum(s.duration for s in load(tmp_path / "out/audio/index.m3u8").segments) == pytest.approx(
+        9, abs=0.1
+    )
+
+
 def test_ladder_follows_the_settings(sources: dict[str, Path], tmp_path: Path) -> None:
     settings = EncodeSettings(ladder="360:500,180:100")
     result = encode_hls(sources["lecture"], tmp_path, probe(sources["lecture"]), settings)
