@@ -175,13 +175,24 @@ def encode_chunk(source: Path, out_dir: Path, job: EncodeJob, chunk: Chunk) -> C
         rung_dir = out_dir / rung.name
         uris = _playlist_uris(rung_dir / "chunk.m3u8")
         (rung_dir / "chunk.m3u8").unlink()
-        if chunk.index > 0 and uris and not mark_discontinuity(rung_dir / uris[0]):
-            raise EncoderOutputError(f"{uris[0]}: could not mark the chunk seam (no adaptation field)")
-        segments = [_index(rung_dir / uri, job) for uri in uris]
-        if not segments:
+        # Nothing decodable left (a cut-off upload): the muxer still opens an empty segment file.
+        while uris and (rung_dir / uris[-1]).stat().st_size == 0:
+            (rung_dir / uris.pop()).unlink()
+        if not uris:
             raise InvalidMediaError(
                 f"{source.name}: no video frames could be decoded from {float(start):.1f} s on; the file may "
                 "be truncated or corrupt. Re-export it and upload it again."
+            )
+        if chunk.index > 0 and not mark_discontinuity(rung_dir / uris[0]):
+            raise EncoderOutputError(f"{uris[0]}: could not mark the chunk seam (no adaptation field)")
+        segments = [_index(rung_dir / uri, job) for uri in uris]
+        decoded = sum(s.frames for s in segments)
+        if chunk.frames is not None and decoded < chunk.frames:
+            end = float((chunk.start_frame + chunk.frames) / job.fps)
+            raise InvalidMediaError(
+                f"{source.name}: the picture stops at {float(start + decoded / job.fps):.1f} s although the "
+                f"file says it goes on past {end:.1f} s; it looks truncated or corrupt. Upload it again "
+                "(check that the upload completed)."
             )
         expected = [job.segment_name(first_segment + i) for i in range(len(segments))]
         if uris != expected:

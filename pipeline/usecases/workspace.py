@@ -29,9 +29,17 @@ class Workspace:
 def workspace(source: SourceRef, services: Services) -> Iterator[Workspace]:
     with tempfile.TemporaryDirectory(prefix="coursepipe-", dir=services.settings.work_dir) as tmp:
         root = Path(tmp)
-        # The local name keeps only the extension: author file names may hold anything.
-        suffix = PurePosixPath(source.key).suffix.lower()[:10]
         local = services.store.download(
-            source.bucket, source.key, root / f"source{suffix}", source.version_id
+            source.bucket, source.key, root / "in" / local_name(source.key), source.version_id
         )
         yield Workspace(root=root, source=local)
+
+
+def local_name(key: str) -> str:
+    """The file's own name, so ffmpeg's and our error messages name the file the author uploaded. It is
+    only ever passed to ffmpeg as a ``file:`` URL (a leading ``-`` or a ``:`` is harmless); control
+    characters and over-long names fall back to ``source`` + the extension."""
+    name = PurePosixPath(key).name
+    if not name or not name.isprintable() or len(name.encode()) > 200 or name in (".", ".."):
+        return "source" + PurePosixPath(key).suffix.lower()[:10]
+    return name

@@ -161,3 +161,36 @@ def test_corrupt_video_fails_alone_with_a_named_error(runtime: LocalRuntime, cli
     assert item["status"] == "FAILED" and "broken.mp4" in item["error"]["message"]
     assert not published(runtime, "work/") and not published(runtime, f"courses/{COURSE}/media/")
     assert json.loads(json.dumps(item["error"]))["name"] == "InvalidMediaError"
+
+
+def test_a_chunk_that_fails_fails_the_asset_and_leaves_nothing(
+    chunky: LocalRuntime, lecture: Path, tmp_path: Path
+) -> None:
+    # Index at the front (faststart), data cut at 40%: the probe sees 20 s, the third chunk has nothing.
+    faststart = tmp_path / "faststart.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(lecture),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            str(faststart),
+        ],
+        check=True,
+    )
+    data = faststart.read_bytes()
+    described, history = run(chunky, f"courses/{COURSE}/cut.mp4", data[: int(len(data) * 0.4)])
+    assert described["status"] == "FAILED" and described["error"] == "InvalidMediaError", described
+    assert "cut.mp4" in described["cause"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert "EncodeChunk" in entered and "RecordFailure" in entered and "PackageHls" not in entered
+    assert not published(chunky, f"courses/{COURSE}/media/") and not published(chunky, "work/")
+    item = next(
+        i for i in DynamoCatalog(chunky.client("dynamodb"), chunky.catalog_table).course_items(COURSE)
+    )
+    assert item["status"] == "FAILED" and item["error"]["name"] == "InvalidMediaError"
