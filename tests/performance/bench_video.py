@@ -97,6 +97,27 @@ def measure(fn: Callable[[], T]) -> tuple[T, Sample]:
     return result, Sample(wall, _cpu(resource.RUSAGE_CHILDREN) - children, _cpu(resource.RUSAGE_SELF) - own)
 
 
+def busy_fraction(seconds: float = 1.0) -> float | None:
+    """Share of all CPUs busy over ``seconds``, from /proc/stat (None where there is none). Taken while the
+    benchmark itself is idle, it shows other load; the load average would count x264's own threads."""
+
+    def snapshot() -> tuple[int, int] | None:
+        try:
+            first = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()
+        except OSError:
+            return None
+        # user nice system idle iowait irq softirq steal: steal is CPU the hypervisor gave someone else.
+        values = [int(v) for v in first[1:9]]
+        return sum(values) - values[3] - values[4], sum(values)
+
+    before = snapshot()
+    time.sleep(seconds)
+    after = snapshot()
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
 def median_sample(samples: list[Sample]) -> Sample:
     """The run with the median wall time (its CPU figures stay those of one real run)."""
     ordered = sorted(samples, key=lambda s: s.wall_s)
@@ -241,6 +262,10 @@ def raw_durations(out: Path, plan: EncodePlan) -> dict[str, list[float]]:
 
 
 # ------------------------------------------------------------------------------------------ main
+def _percent(fraction: float | None) -> str:
+    return "n/a" if fraction is None else f"{fraction:.0%}"
+
+
 def chunk_seconds(value: str) -> int:
     seconds = int(value)
     segment = EncodeSettings().segment_s
@@ -266,7 +291,7 @@ def main() -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
     settings = EncodeSettings()
-    load_before = os.getloadavg()[0]
+    busy_before = busy_fraction()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-video-") as tmp_name:
         tmp = Path(tmp_name)
@@ -342,6 +367,7 @@ def main() -> None:
         thumb_seconds = {label: probe(path).duration_s for label, path in thumb_clips}
 
     total_s = time.perf_counter() - started
+    busy_after = busy_fraction()
     med = {name: median_sample(s) for name, s in samples.items()}
     execution_s = statistics.median(executions)
     # The execution as Step Functions timed it; CPU is that of the whole upload-to-done window.
@@ -382,8 +408,8 @@ def main() -> None:
         "ffmpeg": subprocess.run(
             ["ffmpeg", "-hide_banner", "-version"], capture_output=True, text=True, check=True
         ).stdout.split("\n", 1)[0],
-        "loadAverageBefore": round(load_before, 2),
-        "loadAverageAfter": round(os.getloadavg()[0], 2),
+        "busyBefore": None if busy_before is None else round(busy_before, 3),
+        "busyAfter": None if busy_after is None else round(busy_after, 3),
     }
     raw_wall = med["raw"].wall_s
     if args.json:
@@ -422,10 +448,10 @@ def main() -> None:
         f"preset {one.plan.job.preset}; median of {args.runs} run(s)"
     )
     print(
-        f"machine: {machine['cpus']} CPUs, {machine['processor']}, {machine['ffmpeg']}; load average "
-        f"{machine['loadAverageBefore']} before, {machine['loadAverageAfter']} after"
+        f"machine: {machine['cpus']} CPUs, {machine['processor']}, {machine['ffmpeg']}; "
+        f"CPU busy with other work: {_percent(busy_before)} before, {_percent(busy_after)} after"
     )
-    if load_before > 0.5:
+    if max(busy_before or 0.0, busy_after or 0.0) > 0.15:
         print("  note: something else was using the CPU: wall times are inflated, CPU times much less so")
     print()
     print(f"{'':46} {'wall s':>8} {'CPU s':>8} {'(py)':>7} {'CPU-s/media-s':>14} {'x raw wall':>11}")
