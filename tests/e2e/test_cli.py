@@ -132,3 +132,24 @@ def test_demo_leaves_a_playable_course(tmp_path: Path) -> None:
     assert (site / "index.html").is_file()
     catalog = json.loads((tmp_path / "demo-out" / "catalog.json").read_text())
     assert all(i["status"] == "PUBLISHED" for i in catalog)
+
+
+def test_process_publishes_a_ladder_that_passes_every_check(tmp_path: Path) -> None:
+    """Issue 3's bar: a generated 30 s 1280x720 clip through `coursepipe process`."""
+    from tests.hls_checks import validate_ladder
+
+    clip = tmp_path / "lecture.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=30:d=30", "-f", "lavfi",
+         "-i", "sine=frequency=440:sample_rate=48000:duration=30", "-c:v", "libx264", "-preset", "ultrafast",
+         "-c:a", "aac", str(clip)],
+        check=True,
+    )  # fmt: skip
+    out = tmp_path / "out"
+    result = coursepipe("process", str(clip), "--course", "ladder", "--out", str(out), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (asset,) = json.loads(result.stdout)["assets"]
+    master = out / "site" / asset["outputs"][0]
+    summary = validate_ladder(master, fps=30.0)
+    assert summary == {"rungs": 4, "target": 6, "iframes": 4 * 15}
+    assert [r["name"] for r in asset["details"]["hls"]["renditions"]] == ["720p", "540p", "360p", "234p"]
