@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,7 +40,9 @@ class ObjectStore(Protocol):
 
     def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None: ...
 
-    def list_keys(self, bucket: str, prefix: str) -> Iterator[str]: ...
+    def list_keys(
+        self, bucket: str, prefix: str, *, modified_before: datetime | None = None
+    ) -> Iterator[str]: ...
 
     def delete_keys(self, bucket: str, keys: Iterable[str]) -> None: ...
 
@@ -135,11 +138,15 @@ class S3ObjectStore:
             extra["CacheControl"] = cache_control
         self._s3.put_object(Bucket=bucket, Key=key, Body=data, **extra)
 
-    def list_keys(self, bucket: str, prefix: str) -> Iterator[str]:
+    def list_keys(
+        self, bucket: str, prefix: str, *, modified_before: datetime | None = None
+    ) -> Iterator[str]:
+        """Keys under ``prefix``; with ``modified_before``, only objects last written before that instant."""
         paginator = self._s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
-                yield obj["Key"]
+                if modified_before is None or obj["LastModified"] < modified_before:
+                    yield obj["Key"]
 
     def delete_keys(self, bucket: str, keys: Iterable[str]) -> None:
         batch: list[dict[str, str]] = []

@@ -14,4 +14,6 @@ from pipeline.usecases.video import package_hls
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return package_hls(SourceRef.from_dict(event["source"]), event["plan"], event["probe"], services())
+    return package_hls(
+        SourceRef.from_dict(event["source"]), event["asset"], event["plan"], event["probe"], services()
+    )

@@ -9,6 +9,7 @@ ranges) that the packager turns into playlists without opening a segment again.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,14 @@ def encode_chunk(source: Path, out_dir: Path, job: EncodeJob, chunk: Chunk) -> C
     if not job.rungs:
         raise EncoderOutputError("the plan has no video rungs for a video chunk")
     start = job.start_seconds(chunk)
+    with tempfile.TemporaryDirectory(prefix="coursepipe-indexed-") as tmp:
+        readable = _indexed_copy(source, Path(tmp)) if start and not job.seekable else source
+        return _encode_chunk(source, readable, out_dir, job, chunk)
+
+
+def _encode_chunk(source: Path, readable: Path, out_dir: Path, job: EncodeJob, chunk: Chunk) -> ChunkManifest:
+    """``readable`` is what ffmpeg reads (``source`` or its indexed copy); messages name ``source``."""
+    start = job.start_seconds(chunk)
     input_args: dict[str, Any] = {"protocol_whitelist": "file"}
     if start:
         # Input seeking: demux from the keyframe before ``start``, decode and drop up to it exactly.
@@ -123,7 +132,7 @@ def encode_chunk(source: Path, out_dir: Path, job: EncodeJob, chunk: Chunk) -> C
     if chunk.frames is not None:
         # A second of slack: the frame-rate filter needs the frame after the chunk's last to time it.
         input_args["t"] = f"{float(chunk.frames / job.fps) + 1:.6f}"
-    video = ffmpeg.input(input_url(source), **input_args)["V:0"]
+    video = ffmpeg.input(input_url(readable), **input_args)["V:0"]
     if job.deinterlace:
         # One output frame per frame (not per field): keeps the frame rate, and so the GOP grid, as planned.
         video = video.filter("bwdif", mode="send_frame", parity="auto", deint="all")
@@ -167,14 +176,14 @@ def encode_chunk(source: Path, out_dir: Path, job: EncodeJob, chunk: Chunk) -> C
         }
         if chunk.frames is not None:
             options["frames:v"] = chunk.frames
-        outputs.append(stream.output(str(rung_dir / "chunk.m3u8"), **options))
+        outputs.append(stream.output(str(rung_dir / f"chunk-{chunk.index}.m3u8"), **options))
     run(ffmpeg.merge_outputs(*outputs).overwrite_output(), source, "encoded")
 
     rungs: dict[str, dict[str, Any]] = {}
     for rung in job.rungs:
         rung_dir = out_dir / rung.name
-        uris = _playlist_uris(rung_dir / "chunk.m3u8")
-        (rung_dir / "chunk.m3u8").unlink()
+        uris = _playlist_uris(rung_dir / f"chunk-{chunk.index}.m3u8")
+        (rung_dir / f"chunk-{chunk.index}.m3u8").unlink()
         # Nothing decodable left (a cut-off upload): the muxer still opens an empty segment file.
         while uris and (rung_dir / uris[-1]).stat().st_size == 0:
             (rung_dir / uris.pop()).unlink()
@@ -199,6 +208,16 @@ def encode_chunk(source: Path, out_dir: Path, job: EncodeJob, chunk: Chunk) -> C
             raise EncoderOutputError(f"rung {rung.name} wrote {uris[:3]}..., expected {expected[:3]}...")
         rungs[rung.name] = {"codecs": video_codecs(rung_dir / uris[0], source), "segments": segments}
     return ChunkManifest(chunk=chunk.index, first_segment=first_segment, rungs=rungs)
+
+
+def _indexed_copy(source: Path, tmp: Path) -> Path:
+    """The picture of ``source`` remuxed (no re-encode) into Matroska, which has a seek index."""
+    copy = tmp / source.with_suffix(".mkv").name
+    stream = ffmpeg.input(input_url(source), protocol_whitelist="file")["V:0"].output(
+        str(copy), c="copy", f="matroska"
+    )
+    run(stream.overwrite_output(), source, "read")
+    return copy
 
 
 def encode_audio(source: Path, out_dir: Path, job: EncodeJob) -> AudioManifest:

@@ -26,6 +26,9 @@ from pipeline.media.probe import ProbeResult
 # before zero, and the TS muxer would shift the first chunk (only) to make it positive — a seam of two
 # frames. Starting the whole timeline at 10 s keeps every chunk's timestamps positive and unshifted.
 TIMELINE_OFFSET_S = 10
+# Containers without a seek index: ffmpeg's input seek lands on the first keyframe *after* the target
+# there, and the chunk would start with a frozen frame. Chunks of these read a copy remuxed to Matroska.
+_UNINDEXED_FORMATS = frozenset({"mpegts", "mpeg", "mpegvideo", "h264", "hevc"})
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class EncodeJob:
     segment_s: int = 6
     audio_bitrate_k: int = 128
     audio_language: str = "en"
+    seekable: bool = True
 
     @property
     def segment_seconds(self) -> float:
@@ -93,6 +97,7 @@ class EncodeJob:
             "segmentSeconds": self.segment_s,
             "audioBitrateK": self.audio_bitrate_k,
             "audioLanguage": self.audio_language,
+            "seekable": self.seekable,
         }
 
     @classmethod
@@ -112,6 +117,7 @@ class EncodeJob:
             segment_s=int(data["segmentSeconds"]),
             audio_bitrate_k=int(data["audioBitrateK"]),
             audio_language=str(data["audioLanguage"]),
+            seekable=bool(data.get("seekable", True)),
         )
 
 
@@ -177,6 +183,7 @@ def make_plan(
         segment_frames=segment_frames,
         rungs=rungs_for(probe, parse_ladder(settings.ladder)),
         deinterlace=probe.interlaced,
+        seekable=not set(probe.format_name.split(",")) & _UNINDEXED_FORMATS,
     )
     total_frames = max(1, math.ceil((probe.video_duration_s or probe.duration_s) * fps))
     count = max(1, math.ceil(total_frames / chunk_frames))

@@ -174,7 +174,7 @@ def _audio_card(source: Path, tmp: Path) -> Image.Image:
     png = tmp / "wave.png"
     stream = (
         ffmpeg.input(input_url(source), protocol_whitelist="file")["a:0"]
-        .filter("aformat", channel_layouts="mono")
+        .filter("aformat", channel_layouts="mono", sample_rates=8000, sample_fmts="s16")
         # sqrt scale: speech peaks are far below full scale and would draw as a thin line on a linear scale.
         .filter("showwavespic", s=f"{wave_size[0]}x{wave_size[1]}", colors=_WAVE_COLOUR, scale="sqrt")
         .output(str(png), **{"frames:v": 1})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,14 +107,31 @@ def encode_audio_track(source: SourceRef, job_data: dict[str, Any], services: Se
 
 
 def package_hls(
-    source: SourceRef, plan_data: dict[str, Any], probed: dict[str, Any], services: Services
+    source: SourceRef,
+    asset_data: dict[str, Any],
+    plan_data: dict[str, Any],
+    probed: dict[str, Any],
+    services: Services,
 ) -> dict[str, Any]:
     """Publish the staged thumbnails and write the playlists (master last), then prune what an earlier
-    version left and drop the work files."""
+    version left and drop the work files.
+
+    Two versions of one file can be in flight at once (a re-upload while the first still encodes). Only
+    the current one may publish: the catalog item is claimed with the same version condition every step
+    uses, and a superseded run removes its own segments instead. Pruning spares objects written after the
+    claim, so a newer version's segments, already uploading, are never deleted by an older run.
+    """
     asset = _asset(source)
     plan = EncodePlan.from_dict(plan_data)
     job = plan.job
     bucket = services.settings.publish_bucket
+    claimed_at = datetime.now(UTC)
+    current = services.catalog.mark_processing(
+        asset.course_id, asset.asset_id, source, str(asset_data.get("kind", "video")), None
+    )
+    if not current:
+        discarded = _discard_generation(services, asset, job)
+        return {"outputs": [], "details": {"hls": {"superseded": True, "discarded": discarded}}}
     chunks = [
         ChunkManifest.from_dict(_read_json(services, bucket, _chunk_key(job, c.index))) for c in plan.chunks
     ]
@@ -128,7 +146,9 @@ def package_hls(
     # Only now, with the new master in place, may what the previous version published go.
     wanted = {prefix + rel for rel in [*result.playlists, *result.segment_files]} | thumbs
     for tree in (prefix, thumbs_prefix(asset)):
-        stale = [k for k in services.store.list_keys(bucket, tree) if k not in wanted]
+        stale = [
+            k for k in services.store.list_keys(bucket, tree, modified_before=claimed_at) if k not in wanted
+        ]
         services.store.delete_keys(bucket, stale)
     services.store.delete_keys(bucket, list(services.store.list_keys(bucket, job.work_prefix)))
 
@@ -219,15 +239,22 @@ def _publish_thumbnails(services: Services, bucket: str, job: EncodeJob, final: 
 
 def discard_partial_video(state: dict[str, Any], services: Services) -> int:
     """After a failure: remove the segments this version already wrote and its work files, so the
-    published tree keeps only what the previous good version's playlists reference."""
+    published tree keeps only what the previous good version's playlists reference.
+
+    Once PackageHls has run, this version's segments are the published ones (and the previous version is
+    pruned): a failure after that (recording in the catalog) must not take them down.
+    """
     plan = state.get("plan")
-    if not isinstance(plan, dict) or "job" not in plan:
+    if not isinstance(plan, dict) or "job" not in plan or state.get("package"):
         return 0
     job = EncodeJob.from_dict(plan["job"])
+    return _discard_generation(services, _asset(SourceRef.from_dict(state["source"])), job)
+
+
+def _discard_generation(services: Services, asset: AssetKey, job: EncodeJob) -> int:
     bucket = services.settings.publish_bucket
-    prefix = hls_prefix(_asset(SourceRef.from_dict(state["source"])))
     marker = f"/seg-{job.generation}-"
-    doomed = [k for k in services.store.list_keys(bucket, prefix) if marker in k]
+    doomed = [k for k in services.store.list_keys(bucket, hls_prefix(asset)) if marker in k]
     doomed += list(services.store.list_keys(bucket, job.work_prefix))
     services.store.delete_keys(bucket, doomed)
     return len(doomed)

@@ -12,6 +12,7 @@ import ffmpeg
 from PIL import Image
 
 from pipeline.catalog.dynamo import DynamoCatalog
+from pipeline.catalog.model import SourceRef
 from pipeline.local.runtime import LocalRuntime
 
 COURSE = "handlers-1"
@@ -198,3 +199,58 @@ def test_handler_errors_are_reported_like_the_lambda_runtime(runtime: LocalRunti
     assert failed
     assert payload["errorType"] == "UnsupportedMediaError"
     assert "notes.pdf" in payload["errorMessage"]
+
+
+def _video_tasks(runtime: LocalRuntime, source: dict[str, Any]) -> dict[str, Any]:
+    """Run a video version up to (not including) PackageHls; return the state PackageHls would get."""
+    asset, _ = invoke(runtime, "Classify", {"source": source, "executionArn": "arn:z"})
+    probe, _ = invoke(runtime, "ProbeMedia", {"source": source, "asset": asset})
+    plan, _ = invoke(runtime, "PlanEncode", {"source": source, "asset": asset, "probe": probe})
+    for chunk in plan["chunks"]:
+        invoke(runtime, "EncodeChunk", {"source": source, "asset": asset, "job": plan["job"], "chunk": chunk})
+    invoke(runtime, "EncodeAudio", {"source": source, "asset": asset, "job": plan["job"]})
+    invoke(runtime, "MakeThumbnails", {"source": source, "asset": asset, "probe": probe, "job": plan["job"]})
+    return {"source": source, "asset": asset, "probe": probe, "plan": plan}
+
+
+def test_an_older_version_packaging_late_cannot_unpublish_the_newer_one(
+    runtime: LocalRuntime, clip: Path
+) -> None:
+    first = put(runtime, "media/race.mp4", clip.read_bytes())
+    state_a = _video_tasks(runtime, first)
+    # A re-upload arrives (ingest records it) while version A is still running.
+    second = {**put(runtime, "media/race.mp4", clip.read_bytes() + b"\0"), "sequencer": "0B"}
+    ingest_asset = state_a["asset"]
+    assert catalog(runtime).record_uploaded(
+        COURSE, ingest_asset["assetId"], "media/race.mp4", SourceRef.from_dict(second), "exec-b"
+    )
+    state_b = _video_tasks(runtime, second)
+    done_a, failed = invoke(runtime, "PackageHls", state_a)
+    assert not failed and done_a["details"]["hls"]["superseded"] and done_a["outputs"] == []
+    done_b, failed = invoke(runtime, "PackageHls", state_b)
+    assert not failed and done_b["outputs"]
+    s3 = runtime.client("s3")
+    prefix = f"courses/{COURSE}/media/{ingest_asset['assetId']}/hls/"
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix=prefix)["Contents"]}
+    generation_b = state_b["plan"]["job"]["generation"]
+    segments = {k for k in keys if k.endswith(".ts")}
+    assert segments and all(f"seg-{generation_b}-" in k for k in segments)  # only B's, all of them
+    playlist = (
+        s3.get_object(Bucket=runtime.publish_bucket, Key=prefix + "360p/index.m3u8")["Body"].read().decode()
+    )
+    referenced = {prefix + "360p/" + line for line in playlist.splitlines() if line.endswith(".ts")}
+    assert referenced <= keys
+
+
+def test_a_failure_after_packaging_keeps_the_published_version(runtime: LocalRuntime, clip: Path) -> None:
+    source = put(runtime, "media/kept.mp4", clip.read_bytes())
+    state = _video_tasks(runtime, source)
+    package, failed = invoke(runtime, "PackageHls", state)
+    assert not failed
+    state |= {"package": package, "error": {"Error": "States.Timeout", "Cause": ""}}
+    failure, failed = invoke(runtime, "RecordFailure", state)
+    assert not failed and failure["discarded"] == 0
+    s3 = runtime.client("s3")
+    prefix = f"courses/{COURSE}/media/{state['asset']['assetId']}/hls/"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix=prefix)["Contents"]]
+    assert sum(k.endswith(".ts") for k in keys) == 3

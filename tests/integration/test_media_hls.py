@@ -369,6 +369,25 @@ def test_picture_shorter_than_the_sound(tmp_path: Path) -> None:
     )
 
 
+def test_mpeg_ts_source_has_no_frozen_frames_at_chunk_seams(tmp_path: Path) -> None:
+    # MPEG-TS has no seek index: a plain input seek lands on the next keyframe and the chunk would start
+    # by repeating it (seen as a freeze of up to a GOP). Such sources are read through an indexed copy.
+    source = tmp_path / "broadcast.ts"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=14", "-c:v", "libx264",
+         "-preset", "ultrafast", "-g", "100", str(source)],
+        check=True,
+    )  # fmt: skip
+    result = encode_hls(source, tmp_path / "out", probe(source), chunk_s=6)
+    assert len(result.plan.chunks) == 2 and not result.plan.job.seekable
+    freeze = subprocess.run(
+        ["ffmpeg", "-v", "info", "-i", str(tmp_path / "out/180p/index.m3u8"), "-vf",
+         "freezedetect=n=-50dB:d=0.2", "-f", "null", "-"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert freeze.returncode == 0 and "freeze_start" not in freeze.stderr, freeze.stderr[-2000:]
+
+
 def test_ladder_follows_the_settings(sources: dict[str, Path], tmp_path: Path) -> None:
     settings = EncodeSettings(ladder="360:500,180:100")
     result = encode_hls(sources["lecture"], tmp_path, probe(sources["lecture"]), settings)
