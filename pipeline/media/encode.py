@@ -136,6 +136,15 @@ def _encode_chunk(source: Path, readable: Path, out_dir: Path, job: EncodeJob, c
     if job.deinterlace:
         # One output frame per frame (not per field): keeps the frame rate, and so the GOP grid, as planned.
         video = video.filter("bwdif", mode="send_frame", parity="auto", deint="all")
+    if job.tonemap:
+        # HDR (PQ/HLG) to SDR BT.709: linear light, BT.709 primaries, Hable curve, back to TV-range 4:2:0.
+        video = (
+            video.filter("zscale", t="linear", npl=100)
+            .filter("format", "gbrpf32le")
+            .filter("zscale", p="bt709")
+            .filter("tonemap", tonemap="hable", desat=0)
+            .filter("zscale", t="bt709", m="bt709", r="tv")
+        )
     # A constant rate, anchored at the chunk start: VFR sources get a fixed grid, every chunk the same one.
     video = video.filter("fps", fps=f"{job.fps.numerator}/{job.fps.denominator}", start_time=0)
     branches = video.filter_multi_output("split", len(job.rungs)) if len(job.rungs) > 1 else None
@@ -161,6 +170,10 @@ def _encode_chunk(source: Path, readable: Path, out_dir: Path, job: EncodeJob, c
             "keyint_min": job.gop_frames,
             "sc_threshold": 0,
             "flags": "+cgop",
+            # Say what the pixels are (SDR BT.709); an untagged stream leaves players guessing.
+            "color_primaries": "bt709",
+            "color_trc": "bt709",
+            "colorspace": "bt709",
             "force_key_frames": f"expr:eq(mod(n,{job.gop_frames}),0)",
             "an": None,
             "map_metadata": -1,

@@ -65,6 +65,7 @@ class EncodeJob:
     audio_bitrate_k: int = 128
     audio_language: str = "en"
     seekable: bool = True
+    tonemap: bool = False
 
     @property
     def segment_seconds(self) -> float:
@@ -98,6 +99,7 @@ class EncodeJob:
             "audioBitrateK": self.audio_bitrate_k,
             "audioLanguage": self.audio_language,
             "seekable": self.seekable,
+            "tonemap": self.tonemap,
         }
 
     @classmethod
@@ -118,6 +120,7 @@ class EncodeJob:
             audio_bitrate_k=int(data["audioBitrateK"]),
             audio_language=str(data["audioLanguage"]),
             seekable=bool(data.get("seekable", True)),
+            tonemap=bool(data.get("tonemap", False)),
         )
 
 
@@ -184,6 +187,7 @@ def make_plan(
         rungs=rungs_for(probe, parse_ladder(settings.ladder)),
         deinterlace=probe.interlaced,
         seekable=not set(probe.format_name.split(",")) & _UNINDEXED_FORMATS,
+        tonemap=probe.hdr,
     )
     total_frames = max(1, math.ceil((probe.video_duration_s or probe.duration_s) * fps))
     count = max(1, math.ceil(total_frames / chunk_frames))

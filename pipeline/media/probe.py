@@ -24,6 +24,7 @@ _PLAYLIST_FORMATS = frozenset({"hls", "dash", "concat", "ffconcat"})
 _STILL_FORMATS = frozenset({"image2", "gif", "apng", "webp", "tty"})
 # ffprobe's field_order for interlaced coding (top/bottom field first, and the swapped-order variants).
 _INTERLACED_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
+_HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
 _STILL_CODECS = frozenset({"png", "mjpeg", "gif", "webp", "bmp", "tiff", "jpegls", "jpeg2000", "apng"})
 
 
@@ -58,6 +59,13 @@ class ProbeResult:
     variable_frame_rate: bool = False
     audio_language: str | None = None
     video_duration_s: float | None = None
+    color_transfer: str | None = None
+
+    @property
+    def hdr(self) -> bool:
+        """PQ (HDR10, Dolby Vision base) or HLG (iPhone's default recording): needs tone mapping for the
+        8-bit SDR H.264 ladder, or it plays washed out and mislabeled."""
+        return self.color_transfer in _HDR_TRANSFERS
 
     def to_dict(self) -> dict[str, object]:
         summary: dict[str, object] = asdict(self)
@@ -180,6 +188,9 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
         variable_frame_rate=video is not None and _is_vfr(video),
         audio_language=_language(audio) if audio is not None else None,
         video_duration_s=_video_duration(video, duration) if video is not None else None,
+        color_transfer=str(video.get("color_transfer"))
+        if video is not None and video.get("color_transfer")
+        else None,
     )
 
 

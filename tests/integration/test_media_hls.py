@@ -325,6 +325,26 @@ def test_ten_bit_422_source_becomes_8_bit_420_high(tmp_path: Path) -> None:
     assert (stream["pix_fmt"], stream["profile"]) == ("yuv420p", "High")
 
 
+def test_hdr_source_is_tone_mapped_to_sdr_bt709(tmp_path: Path) -> None:
+    source = tmp_path / "iphone-hlg.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=2",
+         "-vf", "format=yuv420p10le", "-c:v", "libx264", "-preset", "ultrafast", "-color_primaries", "bt2020",
+         "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc", str(source)],
+        check=True,
+    )  # fmt: skip
+    info = probe(source)
+    assert info.hdr and info.color_transfer == "arib-std-b67"
+    result = encode_hls(source, tmp_path / "out", info)
+    assert result.plan.job.tonemap
+    stream = ffprobe_json(next((tmp_path / "out/180p").glob("*.ts")), "-show_streams")["streams"][0]
+    assert (stream["pix_fmt"], stream["color_transfer"], stream["color_primaries"]) == (
+        "yuv420p",
+        "bt709",
+        "bt709",
+    )
+
+
 def test_interlaced_source_is_deinterlaced(tmp_path: Path) -> None:
     source = make_interlaced(tmp_path / "tv.mp4")
     info = probe(source)
