@@ -5,11 +5,9 @@ One module so that the lesson renderer's link rewriting, the publishers and the 
 
 from __future__ import annotations
 
-import posixpath
-
-from pipeline.keys import asset_id_for
-
-IMAGE_WIDTHS = (640,)
+IMAGE_WIDTHS = (320, 640, 1280)
+# The width a page's <img src> names (its srcset lists all of IMAGE_WIDTHS).
+IMAGE_DEFAULT_WIDTH = 640
 POSTER_WIDTHS = (320, 640, 1280)
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi"})
 AUDIO_EXTENSIONS = frozenset({".mp3", ".m4a", ".wav", ".aac"})
@@ -38,36 +36,3 @@ def lesson_page(asset_id: str) -> str:
 
 def course_index() -> str:
     return "index.html"
-
-
-def published_path_for_source(path: str) -> str | None:
-    """The predicted entry point of another asset of the same course, by its source path."""
-    ext = posixpath.splitext(path)[1].lower()
-    aid = asset_id_for(path)
-    if ext in VIDEO_EXTENSIONS or ext in AUDIO_EXTENSIONS:
-        return hls_master(aid)
-    if ext in IMAGE_EXTENSIONS:
-        return image_variant(aid, IMAGE_WIDTHS[0])
-    if ext in (".md", ".markdown"):
-        return lesson_page(aid)
-    return None
-
-
-def relative_link(from_page: str, link: str, published: dict[str, str] | None = None) -> str:
-    """Rewrite a relative link in a source file at ``from_page`` to the published asset it names.
-
-    ``published`` maps source paths to their actual published entry point (from the catalog); without
-    an entry the predicted path is used. Links that leave the course or name unknown kinds stay as they are.
-    """
-    target, sep, fragment = link.partition("#")
-    if not target or "://" in target or target.startswith(("/", "mailto:")):
-        return link
-    source_dir = posixpath.dirname(from_page)
-    resolved = posixpath.normpath(posixpath.join(source_dir, target))
-    if resolved.startswith("../") or resolved == "..":
-        return link
-    dest = (published or {}).get(resolved) or published_path_for_source(resolved)
-    if dest is None:
-        return link
-    page_dir = posixpath.dirname(lesson_page("x"))
-    return posixpath.relpath(dest, page_dir) + (sep + fragment if sep else "")

@@ -51,18 +51,22 @@ def make_variants(
     out_dir.mkdir(parents=True, exist_ok=True)
     longest = max(upright.size)
     cap = min(upright.width, upright.width * WEBP_MAX_SIDE // longest)
-    targets = sorted({min(w, cap) for w in widths if w > 0})
+    # Every requested width gets its file, so pages can name them before the image is processed; a width
+    # above the source gets the source's own size (never upscaled) and says so in its ``width``.
     variants: list[ImageVariant] = []
-    for width in targets:
+    rendered: dict[int, Image.Image] = {}
+    for requested in sorted({w for w in widths if w > 0}):
+        width = min(requested, cap)
         height = max(1, round(upright.height * width / upright.width))
-        resized = (
-            upright
-            if (width, height) == upright.size
-            else upright.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
-        )
-        name = f"{width}.webp"
+        if width not in rendered:
+            rendered[width] = (
+                upright
+                if (width, height) == upright.size
+                else upright.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+            )
+        name = f"{requested}.webp"
         path = out_dir / name
-        resized.save(path, "WEBP", quality=80, method=4, icc_profile=icc)
+        rendered[width].save(path, "WEBP", quality=80, method=4, icc_profile=icc)
         variants.append(ImageVariant(name, width, height, "image/webp", path.stat().st_size))
     return info, variants
 

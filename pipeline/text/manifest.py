@@ -26,7 +26,8 @@ ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 LANG_PATTERN = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
-_TOP_KEYS = ("id", "title", "lang", "description", "sections")
+_TOP_KEYS = ("id", "title", "lang", "description", "cover", "sections")
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 _SECTION_KEYS = ("title", "lessons")
 _LESSON_KEYS = ("id", "file", "title", "video")
 
@@ -67,6 +68,7 @@ class CourseManifest:
     lang: str
     sections: tuple[Section, ...]
     description: str | None = None
+    cover: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Lists, strings and dicts only, so it goes unchanged into a Step Functions payload or DynamoDB."""
@@ -78,7 +80,16 @@ class CourseManifest:
         }
         if self.description is not None:
             out["description"] = self.description
+        if self.cover is not None:
+            out["cover"] = self.cover
         return out
+
+    def referenced_files(self) -> list[str]:
+        """Every course file the manifest names (lessons, their videos, the cover), in course order."""
+        files: list[str] = [self.cover] if self.cover else []
+        for lesson in self.lessons():
+            files += [lesson.file] + ([lesson.video] if lesson.video else [])
+        return files
 
     def lessons(self) -> list[LessonRef]:
         return [lesson for section in self.sections for lesson in section.lessons]
@@ -127,6 +138,15 @@ def parse_manifest(data: bytes, *, expected_course_id: str | None = None) -> Cou
     if top.get("description") is not None:
         description = doc.text(top["description"], ("description",), "the course `description`")
 
+    cover = None
+    if top.get("cover") is not None:
+        cover = doc.relative_path(top["cover"], ("cover",), "the course `cover`")
+        if not cover.lower().endswith(_IMAGE_SUFFIXES):
+            raise ManifestError(
+                f"course.yaml{doc.at(('cover',))}: the cover {cover!r} is not an image; use a .jpg, .png, "
+                ".webp or .gif uploaded with the course (e.g. cover: images/cover.jpg)."
+            )
+
     raw_sections = top.get("sections")
     if not isinstance(raw_sections, list) or not raw_sections:
         raise ManifestError(
@@ -155,7 +175,7 @@ def parse_manifest(data: bytes, *, expected_course_id: str | None = None) -> Cou
         sections.append(Section(title=s_title, lessons=tuple(lessons)))
 
     return CourseManifest(
-        id=course_id, title=title, lang=lang, sections=tuple(sections), description=description
+        id=course_id, title=title, lang=lang, sections=tuple(sections), description=description, cover=cover
     )
 
 

@@ -1,13 +1,16 @@
-"""The one HTML page template shared by lessons and the course index.
+"""The course site's pages: one HTML template for lessons and the course index, and the two static files
+every page links to (stylesheet with the Pygments themes, player bootstrap), published once per course.
 
-Everything is inline (CSS included, Pygments themes generated at first use): published pages are served
-from a private CloudFront origin behind signed cookies, and a page that pulled fonts or styles from a
-CDN would leak who reads which course and break offline/local previews.
+Nothing is loaded from a third-party CDN: published pages are served from a private CloudFront origin
+behind signed cookies, and a page that pulled fonts or scripts from elsewhere would leak who reads which
+course, and break in a local preview. Pages carry no inline script or style, so a strict CSP fits them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
 from importlib.resources import files
@@ -15,24 +18,82 @@ from string import Template
 
 from pygments.formatters import HtmlFormatter
 
-from pipeline.text.manifest import CourseManifest
-
 LIGHT_CODE_STYLE = "default"
 DARK_CODE_STYLE = "github-dark"
 TOC_LEVELS = (2, 3)
+ASSETS_DIR = "assets"
+
+
+@dataclass(frozen=True)
+class LessonLink:
+    """A lesson as navigation shows it. ``href`` is None while its file has not been uploaded."""
+
+    id: str
+    title: str
+    href: str | None
+    duration_s: int | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class SectionView:
+    title: str
+    lessons: tuple[LessonLink, ...]
+
+
+@dataclass(frozen=True)
+class CourseView:
+    """The course as its pages show it, with URLs relative to the page being rendered."""
+
+    id: str
+    title: str
+    lang: str
+    sections: tuple[SectionView, ...]
+    index_href: str
+    description: str | None = None
+    cover: tuple[str, tuple[tuple[str, int], ...]] | None = None  # (src, srcset) of the cover image
+    lesson_count: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lesson_count", sum(len(s.lessons) for s in self.sections))
+
+    def ordered(self) -> list[LessonLink]:
+        return [lesson for section in self.sections for lesson in section.lessons]
 
 
 @lru_cache(maxsize=1)
 def _template() -> Template:
-    return Template(files("pipeline.text").joinpath("templates/page.html").read_text(encoding="utf-8"))
+    return Template(_static("page.html"))
+
+
+def _static(name: str) -> str:
+    return files("pipeline.text").joinpath(f"templates/{name}").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)
-def page_css() -> str:
-    base = files("pipeline.text").joinpath("templates/style.css").read_text(encoding="utf-8")
+def site_assets() -> dict[str, str]:
+    """``{path under the course: content}`` for the stylesheet and the player script.
+
+    Names carry a hash of the content, so they can be cached as immutable and a new release of the
+    template never meets a stale stylesheet.
+    """
     light = HtmlFormatter(style=LIGHT_CODE_STYLE).get_style_defs(".codehilite")
     dark = HtmlFormatter(style=DARK_CODE_STYLE).get_style_defs(".codehilite")
-    return f"{base}\n{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
+    css = f"{_static('style.css')}\n{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
+    js = _static("player.js")
+    return {_hashed("site", css, "css"): css, _hashed("player", js, "js"): js}
+
+
+def _hashed(stem: str, content: str, ext: str) -> str:
+    return f"{ASSETS_DIR}/{stem}-{hashlib.sha256(content.encode()).hexdigest()[:10]}.{ext}"
+
+
+def stylesheet_path() -> str:
+    return next(p for p in site_assets() if p.endswith(".css"))
+
+
+def player_script_path() -> str:
+    return next(p for p in site_assets() if p.endswith(".js"))
 
 
 def render_page(
@@ -40,28 +101,50 @@ def render_page(
     title: str,
     body_html: str,
     lang: str,
-    course_title: str | None,
+    root: str,
+    course: CourseView | None = None,
+    current: str | None = None,
     toc: Sequence[Mapping[str, object]] | None = None,
-    extra_head: str = "",
+    description: str | None = None,
+    player: bool = False,
 ) -> str:
     """Wrap an already sanitized fragment in the page.
 
-    ``body_html`` and ``extra_head`` are inserted as they are (the caller sanitized the one and wrote the
-    other); every other value is escaped here.
+    ``root`` is the relative URL of the course folder from this page (``../`` for a lesson). ``body_html``
+    is inserted as it is (the caller sanitized it); every other value is escaped here.
     """
-    page_title = f"{title} · {course_title}" if course_title else title
+    page_title = f"{title} · {course.title}" if course and course.title != title else title
+    head = ""
+    if player:
+        head = f'<script src="{escape(root + player_script_path())}" defer></script>'
     header = ""
-    if course_title:
-        header = f'<header class="cp-header"><p class="cp-course">{escape(course_title)}</p></header>'
+    if course:
+        header = (
+            '<header class="cp-header"><a class="cp-course" '
+            f'href="{escape(course.index_href)}">{escape(course.title)}</a></header>'
+        )
+    sidebar = _sidebar(course, current) if course and current else ""
     return _template().substitute(
         lang=escape(lang),
         page_title=escape(page_title),
-        style=page_css(),
-        extra_head=extra_head,
+        description=f'<meta name="description" content="{escape(description)}">' if description else "",
+        stylesheet=escape(root + stylesheet_path()),
+        extra_head=head,
         header=header,
+        layout_class=" cp-with-sidebar" if sidebar else "",
         toc=_toc_nav(toc or ()),
         body=body_html,
+        pager=_pager(course, current) if course and current else "",
+        sidebar=sidebar,
     )
+
+
+def duration_label(seconds: int | None) -> str:
+    if not seconds:
+        return ""
+    minutes = max(1, round(seconds / 60))
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
 def _toc_nav(headings: Sequence[Mapping[str, object]]) -> str:
@@ -71,31 +154,97 @@ def _toc_nav(headings: Sequence[Mapping[str, object]]) -> str:
         level, anchor, text = heading.get("level"), heading.get("id"), heading.get("text")
         if level in TOC_LEVELS and isinstance(anchor, str) and anchor and isinstance(text, str):
             items.append(f'<li class="cp-toc-{level}"><a href="#{escape(anchor)}">{escape(text)}</a></li>')
-    if not items:
+    if len(items) < 2:
         return ""
     return (
-        '<nav class="cp-toc" aria-label="Table of contents"><h2>On this page</h2><ol>'
+        '<nav class="cp-toc" aria-label="On this page"><h2>On this page</h2><ol>'
         + "".join(items)
         + "</ol></nav>"
     )
 
 
-def render_course_index(manifest: CourseManifest, *, lesson_href: Callable[[str], str]) -> str:
-    """The course's landing page: every section and lesson in course order.
-
-    ``lesson_href`` maps a lesson id to its published URL, so this module knows nothing about the
-    publish bucket's layout.
-    """
-    parts = [f'<div class="cp-index"><h1>{escape(manifest.title)}</h1>']
-    if manifest.description:
-        parts.append(f"<p>{escape(manifest.description)}</p>")
+def _sidebar(course: CourseView, current: str) -> str:
+    parts = [f'<nav class="cp-sidebar" aria-label="{escape(course.title)}: lessons">']
     number = 1
-    for section in manifest.sections:
-        parts.append(f'<section><h2>{escape(section.title)}</h2><ol start="{number}">')
+    for section in course.sections:
+        parts.append(f'<h2>{escape(section.title)}</h2><ol start="{number}">')
         for lesson in section.lessons:
-            href = escape(lesson_href(lesson.id))
-            parts.append(f'<li><a href="{href}">{escape(lesson.title or lesson.id)}</a></li>')
+            label = escape(lesson.title)
+            if lesson.id == current:
+                parts.append(f'<li><a aria-current="page" href="#cp-main">{label}</a></li>')
+            elif lesson.href:
+                parts.append(f'<li><a href="{escape(lesson.href)}">{label}</a></li>')
+            else:
+                parts.append(f'<li><span class="cp-pending">{label}</span></li>')
+            number += 1
+        parts.append("</ol>")
+    parts.append("</nav>")
+    return "".join(parts)
+
+
+def _pager(course: CourseView, current: str) -> str:
+    ordered = course.ordered()
+    position = next((i for i, lesson in enumerate(ordered) if lesson.id == current), None)
+    if position is None:
+        return ""
+    # Previous/next skip lessons whose file is not uploaded yet: a pager never leads to a 404.
+    before = [lesson for lesson in ordered[:position] if lesson.href]
+    after = [lesson for lesson in ordered[position + 1 :] if lesson.href]
+    links = []
+    if before:
+        links.append(
+            f'<a class="cp-prev" rel="prev" href="{escape(before[-1].href or "")}">'
+            f"<span>Previous</span>{escape(before[-1].title)}</a>"
+        )
+    if after:
+        links.append(
+            f'<a class="cp-next" rel="next" href="{escape(after[0].href or "")}">'
+            f"<span>Next</span>{escape(after[0].title)}</a>"
+        )
+    links.append(f'<a class="cp-up" href="{escape(course.index_href)}">All lessons</a>')
+    return f'<nav class="cp-pager" aria-label="Lessons">{"".join(links)}</nav>'
+
+
+def render_course_index(course: CourseView) -> str:
+    """The course's landing page: cover, description, then every section and lesson in course order."""
+    parts = ['<div class="cp-index">']
+    if course.cover:
+        src, srcset = course.cover
+        candidates = ", ".join(f"{escape(url)} {width}w" for url, width in srcset)
+        parts.append(
+            f'<img class="cp-cover" src="{escape(src)}"'
+            + (f' srcset="{candidates}" sizes="(min-width: 50rem) 46rem, 100vw"' if candidates else "")
+            + ' alt="" decoding="async">'
+        )
+    parts.append(f"<h1>{escape(course.title)}</h1>")
+    total = sum(lesson.duration_s or 0 for lesson in course.ordered())
+    facts = [f"{course.lesson_count} lesson{'s' if course.lesson_count != 1 else ''}"]
+    if total:
+        facts.append(duration_label(total))
+    parts.append(f'<p class="cp-facts">{" · ".join(escape(f) for f in facts)}</p>')
+    if course.description:
+        parts.append(f'<p class="cp-lead">{escape(course.description)}</p>')
+    number = 1
+    for section in course.sections:
+        parts.append(f'<section><h2>{escape(section.title)}</h2><ol class="cp-lessons" start="{number}">')
+        for lesson in section.lessons:
+            title = escape(lesson.title)
+            link = (
+                f'<a href="{escape(lesson.href)}">{title}</a>'
+                if lesson.href
+                else (f'<span class="cp-pending">{title} <small>(coming soon)</small></span>')
+            )
+            meta = f'<span class="cp-duration">{escape(duration_label(lesson.duration_s))}</span>'
+            about = f"<p>{escape(lesson.description)}</p>" if lesson.description else ""
+            parts.append(f"<li>{link}{meta if lesson.duration_s else ''}{about}</li>")
             number += 1
         parts.append("</ol></section>")
     parts.append("</div>")
-    return render_page(title=manifest.title, body_html="".join(parts), lang=manifest.lang, course_title=None)
+    return render_page(
+        title=course.title,
+        body_html="".join(parts),
+        lang=course.lang,
+        root="",
+        course=None,
+        description=course.description,
+    )

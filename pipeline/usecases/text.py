@@ -1,30 +1,235 @@
-"""Text courses: Markdown lessons to sanitized HTML pages, ``course.yaml`` to the course record."""
+"""Text courses: ``course.yaml`` → course record, index page and navigation; Markdown → lesson pages.
+
+The site is a function of three things: the manifest (order, titles, videos), the lesson sources, and
+what is published (image widths, posters). Uploads arrive in any order, so both entry points converge:
+a lesson rendered after the manifest gets its navigation at once and refreshes the index; a manifest
+re-renders every lesson already uploaded (their navigation changed) and rebuilds the index. Lesson pages
+are named by their source file's asset id, so a URL survives re-ordering and re-titling in the manifest.
+"""
 
 from __future__ import annotations
 
 import posixpath
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from html import escape
 from typing import Any
+from urllib.parse import unquote
 
 from pipeline import layout
 from pipeline.catalog.model import SourceRef
-from pipeline.errors import LessonError, ManifestError
-from pipeline.keys import asset_id_for, parse_key
+from pipeline.errors import LessonError, ManifestError, PipelineError
+from pipeline.keys import AssetKey, asset_id_for, parse_key
+from pipeline.publish import IMMUTABLE, SHORT
 from pipeline.services import Services
-from pipeline.text.lesson import render_lesson
+from pipeline.text.lesson import RenderedLesson, render_lesson
+from pipeline.text.links import Resolver, Target, TargetKind
 from pipeline.text.manifest import MAX_MANIFEST_BYTES, parse_manifest
-from pipeline.text.page import render_course_index
+from pipeline.text.page import (
+    CourseView,
+    LessonLink,
+    SectionView,
+    render_course_index,
+    render_page,
+    site_assets,
+)
+
+LESSON_DIR = posixpath.dirname(layout.lesson_page("x"))
+_READ_THREADS = 8
 
 
-def _published_map(items: list[dict[str, Any]], course_prefix: str) -> dict[str, str]:
-    """Source path -> published entry point (course-relative), for assets already published."""
-    found: dict[str, str] = {}
-    for item in items:
-        outputs = item.get("outputs") or []
-        if item.get("status") == "PUBLISHED" and item.get("path") and outputs:
-            first = str(outputs[0])
-            if first.startswith(course_prefix):
-                found[str(item["path"])] = first[len(course_prefix) :]
-    return found
+@dataclass(frozen=True)
+class LessonMeta:
+    title: str
+    duration_s: int | None = None
+    description: str | None = None
+
+
+@dataclass
+class CourseState:
+    """What the catalog and the ingest bucket say about a course right now."""
+
+    prefix: str  # courses/{courseId}/ (the same in the ingest and the publish bucket)
+    record: dict[str, Any] | None
+    assets: dict[str, dict[str, Any]]  # source path -> catalog asset item
+    files: set[str]  # source paths uploaded to the course
+
+    def course_relative(self, key: str) -> str:
+        return key[len(self.prefix) :] if key.startswith(self.prefix) else key
+
+    def lesson_refs(self) -> list[dict[str, Any]]:
+        if not self.record:
+            return []
+        return [lesson for s in self.record.get("sections", []) for lesson in s.get("lessons", [])]
+
+    def meta(self) -> dict[str, LessonMeta]:
+        found: dict[str, LessonMeta] = {}
+        for path, item in self.assets.items():
+            lesson = (item.get("details") or {}).get("lesson")
+            if item.get("kind") == "lesson" and isinstance(lesson, dict) and lesson.get("title"):
+                duration = lesson.get("durationS")
+                found[path] = LessonMeta(
+                    title=str(lesson["title"]),
+                    duration_s=int(duration) if duration else None,
+                    description=lesson.get("description"),
+                )
+        return found
+
+
+def load_course(asset: AssetKey, services: Services) -> CourseState:
+    items = services.catalog.course_items(asset.course_id)
+    record = next((i for i in items if i.get("SK") == "COURSE"), None)
+    assets = {str(i["path"]): i for i in items if str(i.get("SK", "")).startswith("ASSET#") and i.get("path")}
+    prefix = asset.publish_prefix
+    files = {
+        unicodedata.normalize("NFC", key[len(prefix) :])
+        for key in services.store.list_keys(services.settings.ingest_bucket, prefix)
+    }
+    return CourseState(prefix=prefix, record=record, assets=assets, files=files)
+
+
+def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DIR) -> Resolver:
+    """Resolve URLs written in the source at ``from_path`` to course files, relative to ``page_dir``."""
+
+    def rel(published: str) -> str:
+        return posixpath.relpath(published, page_dir or ".")
+
+    def resolve(url: str) -> Target | None:
+        target, sep, fragment = url.partition("#")
+        target = target.split("?", 1)[0]
+        first = target.split("/", 1)[0]
+        if not target or target.startswith("/") or ":" in first:
+            return None
+        path = posixpath.normpath(posixpath.join(posixpath.dirname(from_path), unquote(target)))
+        path = unicodedata.normalize("NFC", path)
+        if path == ".." or path.startswith("../"):
+            return None
+        ext = posixpath.splitext(path)[1].lower()
+        aid = asset_id_for(path)
+        missing = path not in course.files
+        details = (course.assets.get(path) or {}).get("details") or {}
+        anchor = sep + fragment if sep else ""
+        if ext in (".md", ".markdown"):
+            return Target("page", path, rel(layout.lesson_page(aid)) + anchor, missing=missing)
+        if ext in layout.VIDEO_EXTENSIONS or ext in layout.AUDIO_EXTENSIONS:
+            posters = [str(p) for p in details.get("posters") or [] if str(p).endswith(".jpg")]
+            sprites = details.get("sprites") or {}
+            poster = rel(course.course_relative(posters[-1])) if posters else None
+            vtt = None
+            if isinstance(sprites, dict) and sprites.get("vtt"):
+                vtt = rel(course.course_relative(str(sprites["vtt"])))
+            elif ext in layout.VIDEO_EXTENSIONS:
+                vtt = rel(f"{layout.media_dir(aid)}/thumbs/sprite.vtt")
+            kind: TargetKind = "video" if ext in layout.VIDEO_EXTENSIONS else "audio"
+            return Target(
+                kind, path, rel(layout.hls_master(aid)), poster=poster, thumbnails=vtt, missing=missing
+            )
+        if ext in layout.IMAGE_EXTENSIONS:
+            return Target(
+                "image", path, rel(layout.image_variant(aid, layout.IMAGE_DEFAULT_WIDTH)),
+                srcset=image_srcset(aid, details, rel), missing=missing,
+            )  # fmt: skip
+        return Target("file", path, url, missing=missing)
+
+    return resolve
+
+
+def image_srcset(aid: str, details: dict[str, Any], rel: Any) -> tuple[tuple[str, int], ...]:
+    """The real widths once the image is published; before that every configured width, which
+    ImageVariants always writes (capped at the source's own width, never upscaled)."""
+    variants = details.get("variants") or []
+    known = [
+        (rel(layout.image_dir(aid) + "/" + str(v["key"]).rsplit("/", 1)[-1]), int(v["width"]))
+        for v in variants
+        if isinstance(v, dict) and v.get("key") and v.get("width")
+    ]
+    if known:
+        return tuple(known)
+    return tuple((rel(layout.image_variant(aid, w)), w) for w in layout.IMAGE_WIDTHS)
+
+
+def course_view(course: CourseState, meta: dict[str, LessonMeta], page_dir: str) -> CourseView | None:
+    record = course.record
+    if not record:
+        return None
+
+    def rel(published: str) -> str:
+        return posixpath.relpath(published, page_dir or ".")
+
+    sections = []
+    for section in record.get("sections", []):
+        links = []
+        for lesson in section.get("lessons", []):
+            path = str(lesson.get("path") or lesson["file"])
+            info = meta.get(path)
+            links.append(
+                LessonLink(
+                    id=str(lesson["id"]),
+                    title=str(lesson.get("title") or (info.title if info else lesson["id"])),
+                    href=rel(layout.lesson_page(asset_id_for(path))) if path in course.files else None,
+                    duration_s=info.duration_s if info else None,
+                    description=info.description if info else None,
+                )
+            )
+        sections.append(SectionView(title=str(section["title"]), lessons=tuple(links)))
+    cover = None
+    if record.get("cover"):
+        cover_path = str(record.get("coverPath") or record["cover"])
+        aid = asset_id_for(cover_path)
+        details = (course.assets.get(cover_path) or {}).get("details") or {}
+        cover = (rel(layout.image_variant(aid, layout.IMAGE_DEFAULT_WIDTH)), image_srcset(aid, details, rel))
+    return CourseView(
+        id=str(record.get("courseId") or record.get("id")),
+        title=str(record["title"]),
+        lang=str(record.get("lang") or "en"),
+        sections=tuple(sections),
+        index_href=rel(layout.course_index()),
+        description=record.get("description"),
+        cover=cover,
+    )
+
+
+def _lesson_html(
+    rendered: RenderedLesson, *, lang: str, view: CourseView | None, lesson_id: str | None
+) -> str:
+    body = rendered.body_html
+    if not any(h.get("level") == 1 for h in rendered.headings):
+        body = f"<h1>{escape(rendered.title)}</h1>\n{body}"
+    return render_page(
+        title=rendered.title,
+        body_html=body,
+        lang=lang,
+        root="../",
+        course=view,
+        current=lesson_id,
+        toc=rendered.headings,
+        description=rendered.description,
+        player=rendered.has_player,
+    )
+
+
+def _publish_site_assets(services: Services, prefix: str) -> None:
+    """The stylesheet and player script, once per course (names are content hashes: write only if absent)."""
+    bucket = services.settings.publish_bucket
+    for path, content in site_assets().items():
+        if services.store.head(bucket, prefix + path) is None:
+            services.store.put_bytes(bucket, prefix + path, content.encode("utf-8"), cache_control=IMMUTABLE)
+
+
+def _publish_index(
+    services: Services, asset: AssetKey, course: CourseState, meta: dict[str, LessonMeta]
+) -> str:
+    view = course_view(course, meta, page_dir="")
+    key = asset.publish_prefix + layout.course_index()
+    if view is not None:
+        services.store.put_bytes(
+            services.settings.publish_bucket,
+            key,
+            render_course_index(view).encode("utf-8"),
+            cache_control=SHORT,
+        )
+    return key
 
 
 def render_lesson_page(source: SourceRef, services: Services) -> dict[str, Any]:
@@ -33,34 +238,83 @@ def render_lesson_page(source: SourceRef, services: Services) -> dict[str, Any]:
     info = services.store.head(source.bucket, source.key, source.version_id)
     if info is not None and info.size > limit:
         raise LessonError(
-            f"'{asset.name}' is {info.size} bytes; lessons are limited to {limit} bytes: split it"
+            f"{asset.name} is {info.size:,} bytes; a lesson may be at most {limit:,} bytes. "
+            "Split it into several lessons."
         )
-    items = services.catalog.course_items(asset.course_id)
-    course = next((i for i in items if i.get("SK") == "COURSE"), {})
-    published = _published_map(items, asset.publish_prefix)
+    course = load_course(asset, services)
+    course.files.add(asset.path)
+    ref = next((r for r in course.lesson_refs() if (r.get("path") or r.get("file")) == asset.path), None)
     data = services.store.read_range(source.bucket, source.key, limit + 1, source.version_id)
-    lesson = render_lesson(
+    rendered = render_lesson(
         data,
         name=asset.name,
-        course_title=course.get("title"),
-        lang=str(course.get("lang") or "en"),
-        rewrite_url=lambda link: layout.relative_link(asset.path, link, published),
+        resolve=make_resolver(asset.path, course),
+        video=(ref or {}).get("videoLink"),
         max_bytes=limit,
     )
+    meta = course.meta() | {asset.path: _meta(rendered)}
+    if ref:
+        meta |= _missing_meta(services, course, meta)
+    view = course_view(course, meta, LESSON_DIR) if ref else None
+    lang = str((course.record or {}).get("lang") or "en")
+    html = _lesson_html(rendered, lang=lang, view=view, lesson_id=(ref or {}).get("id"))
+    _publish_site_assets(services, asset.publish_prefix)
     key = asset.publish_prefix + layout.lesson_page(asset.asset_id)
-    services.store.put_bytes(
-        services.settings.publish_bucket, key, lesson.html.encode("utf-8"), cache_control="public, max-age=60"
-    )
+    services.store.put_bytes(services.settings.publish_bucket, key, html.encode("utf-8"), cache_control=SHORT)
+    outputs = [key]
+    if ref:
+        # This lesson's title or duration may have changed: the index lists them.
+        outputs.append(_publish_index(services, asset, course, meta))
     return {
-        "outputs": [key],
+        "outputs": outputs,
         "details": {
-            "lesson": {
-                "title": lesson.title,
-                "words": lesson.word_count,
-                "headings": len(lesson.headings),
-                "links": lesson.links[:50],
-            }
+            "lesson": _lesson_details(rendered, (ref or {}).get("id")),
+            "warnings": rendered.warnings,
         },
+    }
+
+
+def _missing_meta(
+    services: Services, course: CourseState, known: dict[str, LessonMeta]
+) -> dict[str, LessonMeta]:
+    """Titles and durations of listed lessons that are uploaded but not yet in the catalog.
+
+    Lessons uploaded together render concurrently, and each records its metadata only when its own
+    execution ends; reading those few sources here keeps every index refresh complete, so the last one
+    to finish always leaves a full index.
+    """
+    paths = [
+        str(r["path"])
+        for r in course.lesson_refs()
+        if r.get("path") in course.files and r["path"] not in known
+    ]
+    if not paths:
+        return {}
+    with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
+        sources = list(pool.map(lambda path: _read_lesson(services, course.prefix + path), paths))
+    found: dict[str, LessonMeta] = {}
+    for path, body in zip(paths, sources, strict=True):
+        try:
+            found[path] = _meta(render_lesson(body, name=posixpath.basename(path)))
+        except PipelineError:
+            continue  # its own execution reports the error
+    return found
+
+
+def _meta(rendered: RenderedLesson) -> LessonMeta:
+    return LessonMeta(rendered.title, rendered.duration_s, rendered.description)
+
+
+def _lesson_details(rendered: RenderedLesson, lesson_id: str | None) -> dict[str, Any]:
+    return {
+        "title": rendered.title,
+        "lessonId": lesson_id,
+        "description": rendered.description,
+        "durationS": rendered.duration_s,
+        "words": rendered.word_count,
+        "headings": len(rendered.headings),
+        "links": rendered.links[:50],
+        "references": rendered.references[:200],
     }
 
 
@@ -68,29 +322,90 @@ def build_course(source: SourceRef, services: Services) -> dict[str, Any]:
     asset = parse_key(source.key)
     info = services.store.head(source.bucket, source.key, source.version_id)
     if info is not None and info.size > MAX_MANIFEST_BYTES:
-        raise ManifestError(f"course.yaml is {info.size} bytes; the limit is {MAX_MANIFEST_BYTES}")
+        raise ManifestError(f"course.yaml is {info.size:,} bytes; the limit is {MAX_MANIFEST_BYTES:,}.")
     data = services.store.read_range(source.bucket, source.key, MAX_MANIFEST_BYTES + 1, source.version_id)
     manifest = parse_manifest(data, expected_course_id=asset.course_id)
-    manifest_dir = posixpath.dirname(asset.path)
+    base = posixpath.dirname(asset.path)
 
-    files = {lesson.id: lesson.file for lesson in manifest.lessons()}
+    def course_path(relative: str) -> str:
+        return posixpath.normpath(posixpath.join(base, relative)) if base else relative
 
-    def lesson_href(lesson_id: str) -> str:
-        """Lesson pages are named by the asset id of their source file (stable across re-uploads)."""
-        file = files[lesson_id]
-        path = posixpath.normpath(posixpath.join(manifest_dir, file)) if manifest_dir else file
-        return layout.lesson_page(asset_id_for(path))
+    record: dict[str, Any] = manifest.to_dict()
+    sections: list[dict[str, Any]] = record["sections"]
+    for section in sections:
+        for lesson in section["lessons"]:
+            lesson["path"] = course_path(str(lesson["file"]))
+            if lesson.get("video"):
+                # As the lesson page links it: relative to the lesson file.
+                lesson["videoLink"] = posixpath.relpath(
+                    course_path(str(lesson["video"])), posixpath.dirname(lesson["path"]) or "."
+                )
+    if manifest.cover:
+        record["coverPath"] = course_path(manifest.cover)
 
-    index_html = render_course_index(manifest, lesson_href=lesson_href)
-    key = asset.publish_prefix + layout.course_index()
-    record = manifest.to_dict()
+    course = load_course(asset, services)
+    # Not an error: uploads arrive in any order. The index lists such lessons as "coming soon" until
+    # their own execution renders them and refreshes it.
+    pending = [
+        f"course.yaml names {course_path(path)}, which is not uploaded yet"
+        for path in manifest.referenced_files()
+        if course_path(path) not in course.files
+    ]
+    warnings: list[str] = []
     record["status"] = "PUBLISHED"
-    record["index"] = key
-    services.catalog.put_course(asset.course_id, record, source)
-    services.store.put_bytes(
-        services.settings.publish_bucket, key, index_html.encode("utf-8"), cache_control="public, max-age=60"
-    )
+    record["index"] = asset.publish_prefix + layout.course_index()
+    record["pending"] = pending
+    written = services.catalog.put_course(asset.course_id, record, source)
+    if not written:
+        return {"outputs": [], "details": {"course": {"superseded": True}}}
+    course.record = {**record, "courseId": asset.course_id}
+
+    # Every uploaded lesson's navigation changed: render them all again (in parallel reads).
+    refs = [r for r in course.lesson_refs() if r["path"] in course.files]
+    prefix = asset.publish_prefix
+    with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
+        sources = list(pool.map(lambda r: _read_lesson(services, prefix + r["path"]), refs))
+    rendered_all: dict[str, RenderedLesson] = {}
+    for ref, body in zip(refs, sources, strict=True):
+        try:
+            rendered_all[ref["path"]] = render_lesson(
+                body,
+                name=posixpath.basename(ref["path"]),
+                resolve=make_resolver(ref["path"], course),
+                video=ref.get("videoLink"),
+                max_bytes=services.settings.limits.max_lesson_bytes,
+            )
+        except PipelineError as exc:  # that lesson's own execution reports it; the course goes on
+            warnings.append(f"lesson {ref['id']}: {exc}")
+    meta = course.meta() | {path: _meta(r) for path, r in rendered_all.items()}
+    view = course_view(course, meta, LESSON_DIR)
+    _publish_site_assets(services, prefix)
+    pages = []
+    for ref in refs:
+        rendered = rendered_all.get(ref["path"])
+        if rendered is None:
+            continue
+        html = _lesson_html(rendered, lang=manifest.lang, view=view, lesson_id=ref["id"])
+        key = prefix + layout.lesson_page(asset_id_for(ref["path"]))
+        services.store.put_bytes(
+            services.settings.publish_bucket, key, html.encode("utf-8"), cache_control=SHORT
+        )
+        pages.append(key)
+    index = _publish_index(services, asset, course, meta)
     return {
-        "outputs": [key],
-        "details": {"course": {"title": manifest.title, "lessons": len(manifest.lesson_ids())}},
+        "outputs": [index],
+        "details": {
+            "course": {
+                "title": manifest.title,
+                "lessons": len(manifest.lesson_ids()),
+                "pagesRendered": len(pages),
+                "pending": pending,
+            },
+            "warnings": warnings,
+        },
     }
+
+
+def _read_lesson(services: Services, key: str) -> bytes:
+    limit = services.settings.limits.max_lesson_bytes
+    return services.store.read_range(services.settings.ingest_bucket, key, limit + 1)

@@ -132,6 +132,18 @@ def test_demo_leaves_a_playable_course(tmp_path: Path) -> None:
     assert (site / "index.html").is_file()
     catalog = json.loads((tmp_path / "demo-out" / "catalog.json").read_text())
     assert all(i["status"] == "PUBLISHED" for i in catalog)
+    assert not any(i.get("details", {}).get("warnings") for i in catalog), catalog
+
+    # Issue 4's bar: every link, image, stylesheet, script, poster and stream resolves inside the export.
+    from tests.site_checks import broken_links, parse
+
+    assert broken_links(site) == []
+    index = (site / "index.html").read_text()
+    assert index.count('class="cp-lessons"') == 2 and "3 lessons" in index and "cp-cover" in index
+    welcome = next(p for p in site.glob("lessons/*welcome*.html"))
+    page = parse(welcome)
+    assert ("video", "data-hls-src") in {(tag, attr) for tag, attr, _ in page.urls}  # the lesson's video:
+    assert 'rel="next"' in welcome.read_text() and 'aria-current="page"' in welcome.read_text()
 
 
 def test_process_publishes_a_ladder_that_passes_every_check(tmp_path: Path) -> None:

@@ -142,9 +142,13 @@ def test_image_lesson_and_manifest_handlers(runtime: LocalRuntime) -> None:
     assert img_asset["kind"] == "image"
     variants, failed = invoke(runtime, "ImageVariants", {"source": img_source, "asset": img_asset})
     assert not failed, variants
-    webp = runtime.client("s3").get_object(Bucket=runtime.publish_bucket, Key=variants["outputs"][0])
-    assert webp["ContentType"] == "image/webp"
-    assert Image.open(io.BytesIO(webp["Body"].read())).size == (640, 320)
+    sizes = []
+    for key in variants["outputs"]:
+        webp = runtime.client("s3").get_object(Bucket=runtime.publish_bucket, Key=key)
+        assert webp["ContentType"] == "image/webp"
+        sizes.append((key.rsplit("/", 1)[1], Image.open(io.BytesIO(webp["Body"].read())).size))
+    # Every configured width has its file; above the 1200 px source it keeps the source size.
+    assert sizes == [("320.webp", (320, 160)), ("640.webp", (640, 320)), ("1280.webp", (1200, 600))]
 
     manifest = (
         f"id: {COURSE}\ntitle: Handlers <b>101</b>\nlang: en\nsections:\n  - title: One\n    lessons:\n"

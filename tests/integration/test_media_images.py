@@ -47,7 +47,17 @@ def test_never_upscales(tmp_path: Path) -> None:
     src = tmp_path / "icon.jpg"
     two_halves(300, 200).save(src, quality=90)
     _, variants = make_variants(src, tmp_path / "out", widths=(640, 1280, 300, 150))
-    assert [(v.width, v.height) for v in variants] == [(150, 100), (300, 200)]
+    # Every requested width has its file (pages name them before the image is processed); above the
+    # source's own width the picture keeps its size.
+    assert [(v.path, v.width, v.height) for v in variants] == [
+        ("150.webp", 150, 100),
+        ("300.webp", 300, 200),
+        ("640.webp", 300, 200),
+        ("1280.webp", 300, 200),
+    ]
+    for variant in variants:
+        with Image.open(tmp_path / "out" / variant.path) as img:
+            assert img.size == (variant.width, variant.height)
 
 
 def test_exif_orientation_is_applied(tmp_path: Path) -> None:
@@ -57,8 +67,8 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     two_halves(200, 100).save(src, exif=exif, quality=95)
     info, variants = make_variants(src, tmp_path / "out", widths=(640,))
     assert (info["width"], info["height"]) == (100, 200)
-    assert [(v.path, v.width, v.height) for v in variants] == [("100.webp", 100, 200)]
-    with Image.open(tmp_path / "out/100.webp") as img:
+    assert [(v.path, v.width, v.height) for v in variants] == [("640.webp", 100, 200)]
+    with Image.open(tmp_path / "out/640.webp") as img:
         rgb = img.convert("RGB")
         top, bottom = rgb.getpixel((50, 10)), rgb.getpixel((50, 190))
     assert isinstance(top, tuple) and isinstance(bottom, tuple)

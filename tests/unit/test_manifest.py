@@ -117,7 +117,7 @@ def test_unknown_top_level_key_is_an_error_with_a_suggestion() -> None:
     message = str(info.value)
     assert "`sectons`" in message
     assert "line 5" in message
-    assert "id, title, lang, description, sections" in message
+    assert "id, title, lang, description, cover, sections" in message
     assert "Did you mean `sections`?" in message
 
 
@@ -230,3 +230,19 @@ def test_aliases_do_not_blow_up() -> None:
         lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 9) + "]")
     with pytest.raises(ManifestError, match="unknown key `a`"):
         parse_manifest(manifest("\n".join(lines) + "\n"))
+
+
+def test_cover_is_an_image_inside_the_course() -> None:
+    parsed = parse_manifest(manifest(VALID.replace("sections:", "cover: images/cover.jpg\nsections:", 1)))
+    assert parsed.cover == "images/cover.jpg" and parsed.to_dict()["cover"] == "images/cover.jpg"
+    assert parsed.referenced_files() == [
+        "images/cover.jpg",
+        "lessons/intro.md",
+        "media/intro.mp4",
+        "lessons/ladder.md",
+        "lessons/cdn.md",
+    ]
+    with pytest.raises(ManifestError, match=r"line 5: the cover 'lessons/intro.md' is not an image"):
+        parse_manifest(manifest(VALID.replace("sections:", "cover: lessons/intro.md\nsections:", 1)))
+    with pytest.raises(ManifestError, match=r"'\.\.' would leave the course folder"):
+        parse_manifest(manifest(VALID.replace("sections:", "cover: ../x/cover.jpg\nsections:", 1)))

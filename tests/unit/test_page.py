@@ -2,10 +2,41 @@ from __future__ import annotations
 
 import re
 
-from pipeline.text.manifest import CourseManifest, LessonRef, Section
-from pipeline.text.page import page_css, render_course_index, render_page
+from pipeline.text.page import (
+    CourseView,
+    LessonLink,
+    SectionView,
+    player_script_path,
+    render_course_index,
+    render_page,
+    site_assets,
+    stylesheet_path,
+)
 
 HOSTILE = '</title><script>alert(1)</script>"<b>'
+
+
+def course(**overrides: object) -> CourseView:
+    values: dict[str, object] = {
+        "id": "hls-101",
+        "title": "HLS <101>",
+        "lang": "fr",
+        "description": "Streaming & you",
+        "index_href": "../index.html",
+        "sections": (
+            SectionView(
+                "Basics",
+                (
+                    LessonLink("intro", "Intro", "intro-aaaa.html", 480, "Why <HLS>"),
+                    LessonLink("ladder", "Ladder", None),
+                    LessonLink("rungs", "Rungs", "rungs-bbbb.html?a=1&b=2", 3720),
+                ),
+            ),
+            SectionView("More", (LessonLink("cdn", '"CDN" <edge>', "cdn-cccc.html", 600),)),
+        ),
+    }
+    values.update(overrides)
+    return CourseView(**values)  # type: ignore[arg-type]
 
 
 def test_interpolated_values_are_escaped() -> None:
@@ -13,96 +44,87 @@ def test_interpolated_values_are_escaped() -> None:
         title=HOSTILE,
         body_html="<p>body</p>",
         lang='en"><script>alert(2)</script>',
-        course_title=HOSTILE,
-        toc=[{"level": 2, "id": 'x"><script>alert(3)</script>', "text": HOSTILE}],
+        root="../",
+        course=course(title=HOSTILE),
+        current="intro",
+        toc=[{"level": 2, "id": 'x"><script>alert(3)</script>', "text": HOSTILE}] * 2,
+        description=HOSTILE,
     )
-
     assert "<script" not in page
-    assert "<title>&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;&quot;&lt;b&gt; · " in page
     assert page.count("<title>") == 1 and page.count("</title>") == 1
     assert '<html lang="en&quot;&gt;&lt;script&gt;' in page
 
 
-def test_structure_and_lang() -> None:
-    page = render_page(title="Encoding", body_html="<h1>Encoding</h1>", lang="pt-BR", course_title="HLS 101")
-
-    assert page.startswith("<!doctype html>")
-    assert '<html lang="pt-BR">' in page
-    assert '<meta charset="utf-8">' in page
-    assert 'name="viewport"' in page
+def test_structure_stylesheet_and_no_inline_code() -> None:
+    page = render_page(title="Encoding", body_html="<h1>Encoding</h1>", lang="pt-BR", root="../")
+    assert page.startswith("<!doctype html>") and '<html lang="pt-BR">' in page
     assert '<a class="cp-skip" href="#cp-main">' in page and '<main id="cp-main"' in page
-    assert '<p class="cp-course">HLS 101</p>' in page
-    assert "<title>Encoding · HLS 101</title>" in page
-    assert "<h1>Encoding</h1>" in page
+    assert f'<link rel="stylesheet" href="../{stylesheet_path()}">' in page
+    # No inline script or style: a strict Content-Security-Policy fits every page.
+    assert "<style" not in page and "<script" not in page and "style=" not in page
+    with_player = render_page(title="T", body_html="", lang="en", root="../", player=True)
+    assert f'<script src="../{player_script_path()}" defer></script>' in with_player
 
 
-def test_toc_nav_only_when_there_are_subheadings() -> None:
+def test_site_assets_are_content_hashed_and_complete() -> None:
+    assets = site_assets()
+    css, js = assets[stylesheet_path()], assets[player_script_path()]
+    assert re.fullmatch(r"assets/site-[0-9a-f]{10}\.css", stylesheet_path())
+    assert "--bg: #0d1117" in css[css.index("@media (prefers-color-scheme: dark)") :]
+    assert re.search(r"^\.codehilite \{ background: #f8f8f8", css, re.MULTILINE)  # light Pygments theme
+    assert ".codehilite { background: #0d1117" in css[css.rindex("@media (prefers-color-scheme: dark)") :]
+    assert "max-width: 70ch" in css and ".cp-sidebar" in css and ".cp-pager" in css
+    assert "hls.min.js" in js and "application/vnd.apple.mpegurl" in js and "withCredentials" in js
+    assert not re.search(r"https?://", css + js)  # nothing from a CDN
+
+
+def test_lesson_navigation_follows_course_order_and_skips_missing_lessons() -> None:
+    page = render_page(title="Rungs", body_html="", lang="fr", root="../", course=course(), current="rungs")
+    sidebar = re.search(r'<nav class="cp-sidebar".*?</nav>', page)
+    assert sidebar is not None
+    assert '<a aria-current="page" href="#cp-main">Rungs</a>' in sidebar.group(0)
+    assert '<span class="cp-pending">Ladder</span>' in sidebar.group(0)  # not uploaded yet: no link
+    assert '<ol start="1">' in sidebar.group(0) and '<ol start="4">' in sidebar.group(0)
+    pager = re.search(r'<nav class="cp-pager".*?</nav>', page)
+    assert pager is not None
+    assert 'rel="prev" href="intro-aaaa.html"' in pager.group(0)  # skips "Ladder", not uploaded
+    assert 'rel="next" href="cdn-cccc.html"' in pager.group(0)
+    assert 'href="../index.html">All lessons' in pager.group(0)
+    first = render_page(title="Intro", body_html="", lang="fr", root="../", course=course(), current="intro")
+    assert 'rel="prev"' not in first and 'rel="next" href="rungs-bbbb.html?a=1&amp;b=2"' in first
+
+
+def test_toc_only_with_two_or_more_subheadings() -> None:
     toc = [
         {"level": 1, "id": "top", "text": "Top"},
         {"level": 2, "id": "ladder", "text": "Ladder"},
         {"level": 3, "id": "rungs", "text": "Rungs & steps"},
         {"level": 4, "id": "deep", "text": "Too deep"},
     ]
-    with_toc = render_page(title="T", body_html="", lang="en", course_title=None, toc=toc)
-    nav = re.search(r'<nav class="cp-toc" aria-label="Table of contents">.*?</nav>', with_toc)
-
-    assert nav is not None
-    assert '<a href="#ladder">Ladder</a>' in nav.group(0)
-    assert '<a href="#rungs">Rungs &amp; steps</a>' in nav.group(0)
+    page = render_page(title="T", body_html="", lang="en", root="", toc=toc)
+    nav = re.search(r'<nav class="cp-toc".*?</nav>', page)
+    assert nav is not None and '<a href="#rungs">Rungs &amp; steps</a>' in nav.group(0)
     assert "#top" not in nav.group(0) and "#deep" not in nav.group(0)
-    for toc_arg in (None, [], toc[:1]):
-        page = render_page(title="T", body_html="", lang="en", course_title=None, toc=toc_arg)
-        assert "<nav" not in page
+    assert "cp-toc" not in render_page(title="T", body_html="", lang="en", root="", toc=toc[:2])
 
 
-def test_css_is_inline_with_dark_mode_and_both_code_themes() -> None:
-    page = render_page(title="T", body_html="", lang="en", course_title=None)
-    css = page_css()
-
-    assert css in page
-    dark = css.index("@media (prefers-color-scheme: dark)")
-    assert "--bg: #0d1117" in css[dark:]
-    # Light Pygments theme at top level, dark one inside a dark-mode media query.
-    assert re.search(r"^\.codehilite \{ background: #f8f8f8", css, re.MULTILINE)
-    last_media = css.rindex("@media (prefers-color-scheme: dark)")
-    assert ".codehilite { background: #0d1117" in css[last_media:]
-    assert "max-width: 70ch" in css and "line-height: 1.6" in css
-    assert ".cp-table { max-width: 100%; overflow-x: auto" in css
-
-
-def test_no_external_urls() -> None:
-    page = render_page(title="T", body_html="<p>x</p>", lang="en", course_title="C", toc=[])
-
-    assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", page, re.IGNORECASE)
-    assert "<link" not in page and "@import" not in page and "url(" not in page
-
-
-def test_course_index_lists_sections_and_lessons_in_order() -> None:
-    course = CourseManifest(
-        id="hls-101",
-        title="HLS <101>",
-        lang="fr",
-        description="Streaming & you",
-        sections=(
-            Section(
-                title="Basics",
-                lessons=(LessonRef("intro", "a.md", title="Intro"), LessonRef("ladder", "b.md")),
-            ),
-            Section(title="More", lessons=(LessonRef("cdn", "c.md", title='"CDN" <edge>'),)),
-        ),
+def test_course_index_lists_sections_lessons_durations_and_cover() -> None:
+    view = course(
+        index_href="index.html",
+        cover=("images/c/640.webp", (("images/c/320.webp", 320), ("images/c/640.webp", 640))),
     )
-
-    page = render_course_index(course, lesson_href=lambda lesson_id: f"lessons/{lesson_id}.html?a=1&b=2")
-
-    assert '<html lang="fr">' in page
-    assert "<title>HLS &lt;101&gt;</title>" in page
-    assert "<h1>HLS &lt;101&gt;</h1>" in page
-    assert "<p>Streaming &amp; you</p>" in page
-    assert '<ol start="1">' in page and '<ol start="3">' in page
+    page = render_course_index(view)
+    assert '<html lang="fr">' in page and "<title>HLS &lt;101&gt;</title>" in page
+    assert "<h1>HLS &lt;101&gt;</h1>" in page and "Streaming &amp; you" in page
+    assert 'srcset="images/c/320.webp 320w, images/c/640.webp 640w"' in page
+    assert "4 lessons · 1 h 20 min" in page  # 8 + 62 + 10 minutes
     links = re.findall(r'<a href="([^"]*)">([^<]*)</a>', page)
     assert links == [
-        ("lessons/intro.html?a=1&amp;b=2", "Intro"),
-        ("lessons/ladder.html?a=1&amp;b=2", "ladder"),
-        ("lessons/cdn.html?a=1&amp;b=2", "&quot;CDN&quot; &lt;edge&gt;"),
+        ("intro-aaaa.html", "Intro"),
+        ("rungs-bbbb.html?a=1&amp;b=2", "Rungs"),
+        ("cdn-cccc.html", "&quot;CDN&quot; &lt;edge&gt;"),
     ]
+    assert "Ladder <small>(coming soon)</small>" in page
+    assert '<span class="cp-duration">1 h 02 min</span>' in page and "Why &lt;HLS&gt;" in page
     assert page.index("<h2>Basics</h2>") < page.index("<h2>More</h2>")
+    assert '<ol class="cp-lessons" start="4">' in page

@@ -1,0 +1,37 @@
+"""What a relative URL in a lesson points at, once the course's files are known.
+
+The lesson renderer asks a resolver about every relative URL it finds (links, images, the lesson's
+``video:``); the use case builds the resolver from the course's uploaded files and the catalog. So the
+renderer knows nothing about S3 or the publish layout, and the use case nothing about Markdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+TargetKind = Literal["page", "image", "video", "audio", "file"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A course file a lesson refers to, with URLs relative to the lesson page.
+
+    ``href`` is the published entry point (lesson page, image variant, HLS master playlist). Images also
+    carry ``srcset`` candidates ``(url, width)``; videos their ``poster`` and scrub-preview ``thumbnails``
+    (WebVTT) when published. ``missing`` means no such file was uploaded to the course: the page still
+    renders (with the predicted URL) and the author gets a warning in the catalog.
+    """
+
+    kind: TargetKind
+    path: str
+    href: str
+    srcset: tuple[tuple[str, int], ...] = ()
+    poster: str | None = None
+    thumbnails: str | None = None
+    missing: bool = False
+
+
+# ``None``: not a course file (an anchor, an external URL, a path leaving the course): keep it as written.
+Resolver = Callable[[str], Target | None]
