@@ -190,13 +190,14 @@ def _audio_card(source: Path, tmp: Path) -> Image.Image:
 
 
 def _save_widths(frame: Image.Image, out_dir: Path, widths: Sequence[int]) -> list[Path]:
-    # Never upscale; a frame narrower than every requested width still gets one poster, at its own width.
-    targets = sorted({w for w in widths if w <= frame.width}) or [frame.width]
+    """``poster-{w}.jpg``/``.webp`` for every requested width, so lesson pages can name a poster before
+    the video is processed; never upscaled: above the frame's own width the file keeps that width."""
     written: list[Path] = []
-    for width in targets:
+    for requested in sorted(set(widths)):
+        width = min(requested, frame.width)
         height = max(1, round(frame.height * width / frame.width))
         image = frame if width == frame.width else frame.resize((width, height), Image.Resampling.LANCZOS)
-        jpeg, webp = Path(f"poster-{width}.jpg"), Path(f"poster-{width}.webp")
+        jpeg, webp = Path(f"poster-{requested}.jpg"), Path(f"poster-{requested}.webp")
         image.save(out_dir / jpeg, "JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True)
         image.save(out_dir / webp, "WEBP", quality=WEBP_QUALITY, method=4)
         written += [jpeg, webp]

@@ -115,7 +115,9 @@ def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DI
         if ext in layout.VIDEO_EXTENSIONS or ext in layout.AUDIO_EXTENSIONS:
             posters = [str(p) for p in details.get("posters") or [] if str(p).endswith(".jpg")]
             sprites = details.get("sprites") or {}
-            poster = rel(course.course_relative(posters[-1])) if posters else None
+            # Before the video is processed, the poster it will have: every configured width is written.
+            predicted = f"{layout.media_dir(aid)}/thumbs/poster-{max(layout.POSTER_WIDTHS)}.jpg"
+            poster = rel(course.course_relative(posters[-1]) if posters else predicted)
             vtt = None
             if isinstance(sprites, dict) and sprites.get("vtt"):
                 vtt = rel(course.course_relative(str(sprites["vtt"])))

@@ -59,9 +59,10 @@ def test_poster_skips_black_frames_in_every_width_as_jpeg_and_webp(
     sources: dict[str, Path], tmp_path: Path
 ) -> None:
     written = make_poster(sources["fade_in"], tmp_path, probe(sources["fade_in"]), widths=(160, 320, 1280))
-    # 1280 is wider than the 640 px source: not produced.
-    assert written == both_formats(160, 320)
+    # 1280 is wider than the 640 px source: written at the source's own size, never upscaled.
+    assert written == both_formats(160, 320, 1280)
     for name, fmt, size in [
+        ("poster-1280.jpg", "JPEG", (640, 360)),
         ("poster-160.jpg", "JPEG", (160, 90)),
         ("poster-160.webp", "WEBP", (160, 90)),
         ("poster-320.jpg", "JPEG", (320, 180)),
@@ -76,10 +77,15 @@ def test_poster_skips_black_frames_in_every_width_as_jpeg_and_webp(
         assert img.info.get("progressive")
 
 
-def test_default_widths_stop_at_the_source_width(sources: dict[str, Path], tmp_path: Path) -> None:
-    assert make_poster(sources["fade_in"], tmp_path, probe(sources["fade_in"])) == both_formats(320, 640)
-    with Image.open(tmp_path / "poster-640.webp") as img:
-        assert img.size == (640, 360)
+def test_default_widths_never_exceed_the_source_width(sources: dict[str, Path], tmp_path: Path) -> None:
+    # Every width has its file (pages name them before the video is processed); above the 640 px source
+    # the picture keeps its own size.
+    assert make_poster(sources["fade_in"], tmp_path, probe(sources["fade_in"])) == both_formats(
+        320, 640, 1280
+    )
+    for name, size in (("poster-640.webp", (640, 360)), ("poster-1280.jpg", (640, 360))):
+        with Image.open(tmp_path / name) as img:
+            assert img.size == size
 
 
 def test_poster_prefers_a_detailed_frame_to_a_smooth_ramp(sources: dict[str, Path], tmp_path: Path) -> None:
@@ -123,8 +129,12 @@ def test_keyframe_seeks_first_then_a_bounded_decode_from_the_start(
 
 
 def test_poster_of_a_rotated_video_is_upright(sources: dict[str, Path], tmp_path: Path) -> None:
-    # 360x640 as displayed: narrower than 640, so 320 is the only width.
-    assert make_poster(sources["portrait"], tmp_path, probe(sources["portrait"])) == both_formats(320)
+    # 360x640 as displayed: the 640 and 1280 posters keep the 360 px width.
+    assert make_poster(sources["portrait"], tmp_path, probe(sources["portrait"])) == both_formats(
+        320, 640, 1280
+    )
+    with Image.open(tmp_path / "poster-1280.jpg") as img:
+        assert img.size == (360, 640)
     for name in ("poster-320.jpg", "poster-320.webp"):
         with Image.open(tmp_path / name) as img:
             assert img.size == (320, 569)
@@ -134,13 +144,13 @@ def test_poster_of_a_rotated_video_is_upright(sources: dict[str, Path], tmp_path
         assert right[2] > 200 and right[0] < 50
 
 
-def test_frame_narrower_than_every_width_gets_one_poster_at_its_own_width(
+def test_frame_narrower_than_every_width_keeps_its_own_width(
     sources: dict[str, Path], tmp_path: Path
 ) -> None:
     assert make_poster(sources["small"], tmp_path, probe(sources["small"]), widths=(480, 1280)) == (
-        both_formats(320)
+        both_formats(480, 1280)
     )
-    for name in ("poster-320.jpg", "poster-320.webp"):
+    for name in ("poster-480.jpg", "poster-480.webp", "poster-1280.jpg"):
         with Image.open(tmp_path / name) as img:
             assert img.size == (320, 240)
 
@@ -148,7 +158,7 @@ def test_frame_narrower_than_every_width_gets_one_poster_at_its_own_width(
 def test_all_black_video_still_gets_a_poster(tmp_path: Path) -> None:
     black = tmp_path / "black.mp4"
     ffmpeg_run("-f", "lavfi", "-i", "color=black:s=320x180:d=1", *FAST_H264, str(black))
-    assert make_poster(black, tmp_path / "out", probe(black)) == both_formats(320)
+    assert make_poster(black, tmp_path / "out", probe(black)) == both_formats(320, 640, 1280)
     assert grey_stats(tmp_path / "out/poster-320.jpg")[0] < 20
 
 

@@ -43,6 +43,14 @@ def test_video_link_points_at_master_playlist_poster_and_sprites() -> None:
     assert target.thumbnails == f"../media/{aid}/thumbs/sprite.vtt"
 
 
+def test_unpublished_video_gets_the_poster_it_will_have() -> None:
+    aid = asset_id_for("media/later.mov")
+    target = make_resolver("lessons/01.md", state({"media/later.mov"}))("../media/later.mov")
+    assert target is not None and not target.missing
+    assert target.poster == f"../media/{aid}/thumbs/poster-1280.jpg"
+    assert target.thumbnails == f"../media/{aid}/thumbs/sprite.vtt"
+
+
 def test_lesson_links_keep_their_fragment_and_unuploaded_files_are_missing() -> None:
     aid = asset_id_for("lessons/02 encoding.md")
     target = make_resolver("lessons/01.md", state(set()))("02%20encoding.md#ladder")
