@@ -11,11 +11,14 @@ a random per-render nonce, so an author cannot forge one. The page around the fr
 
 Python-Markdown is quadratic or recursive on some inputs (deep lists, thousands of headings, long runs of
 unclosed brackets...): ``_check_structure`` and the inline work meter refuse those with a message that
-tells the author what to change, so a 1 MB lesson renders in bounded time or fails fast.
+tells the author what to change, and ``_plan_highlighting`` keeps Pygments (quadratic in many lexers) to
+blocks it handles quickly, so a 1 MB lesson renders in bounded time or fails fast. The limits and their
+costs were measured with tests/unit/test_lesson_hostile.py's inputs on a 2-CPU machine.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 import secrets
@@ -72,8 +75,7 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "noopener noreferrer"
 IMG_SIZES = "(min-width: 50rem) 46rem, 100vw"
 
-# Bounds on what Python-Markdown handles in reasonable time (see the module docstring; the figures are
-# from tests/unit/test_lesson_hostile.py's inputs timed on a 2-CPU machine).
+# Bounds on what Python-Markdown handles in reasonable time (see the module docstring).
 MAX_NESTING = 50  # blockquote levels, list markers on one line
 MAX_INDENT = 4 * MAX_NESTING  # columns of indentation (list levels are 4 columns deep)
 MAX_LINE_CHARS = 20_000
@@ -85,7 +87,22 @@ MAX_ABBREVIATIONS = 50  # each is a pattern matched against all the text
 MAX_TABLE_PIPES = 128  # "|" on one line: about as many table columns
 MAX_BLOCKS = 10_000  # paragraphs, list items, headings, quote levels: Markdown spends ~30-150 us on each
 MAX_CODE_BLOCKS = 1_000
-MAX_HIGHLIGHTED_CHARS = 150_000  # more code than that is shown without colours (Pygments: ~4 us a char)
+MAX_UNCLOSED_FENCES = 50  # Markdown searches to the end of the lesson for the end of each
+# Pygments is quadratic or worse on hostile input for many lexers (java, csharp, html, xml... time out on
+# 20 KB): only these, fuzzed at <= 8 us a character on blocks within the limits below, highlight. Other
+# blocks are shown plain, in <pre><code class="language-...">.
+HIGHLIGHTED_LANGUAGES = frozenset(
+    {
+        *("python", "py", "python3", "pycon", "javascript", "js", "jsx", "typescript", "ts", "tsx", "json"),
+        *("yaml", "yml", "bash", "sh", "shell", "zsh", "console", "shell-session", "css", "scss", "sql"),
+        *("c", "cpp", "c++", "go", "golang", "rust", "rs", "ruby", "rb", "php", "kotlin", "swift", "diff"),
+        *("patch", "ini", "toml", "docker", "dockerfile", "markdown", "md", "text", "txt", "r", "lua"),
+        *("perl", "haskell", "scala"),
+    }
+)
+MAX_HIGHLIGHTED_BLOCK = 20_000  # characters of one code block
+MAX_HIGHLIGHTED_LINE = 500  # characters of its longest line
+MAX_HIGHLIGHTED_CHARS = 60_000  # all highlighted code of a lesson (~0.5 s at worst)
 MAX_MARKUP_CHARS = 100_000  # '<' and '&' outside code: each is an event for Markdown's HTML scanner
 UNCLOSED_TAG_BUDGET = 15_000_000  # characters scanned looking for a '>' (~65 ns each)
 MAX_HTML_DEPTH = 200  # open elements, Markdown's and the author's raw HTML together
@@ -120,7 +137,12 @@ _EXTENSION_CONFIGS: dict[str, dict[str, object]] = {
 
 _FRONT_MATTER_END = ("---", "...")
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
-_FENCE = re.compile(r"^(`{3,}|~{3,})")
+# The opening line of a fenced code block, exactly as the fenced_code extension reads it.
+_FENCE_OPEN = re.compile(
+    r"^(?P<fence>~{3,}|`{3,})[ ]*(?:\{(?P<attrs>[^\n]*)\}|\.?(?P<lang>[\w#.+-]*)[ ]*"
+    r"(?:hl_lines=(?P<quot>[\"'])(?P<hl>.*?)(?P=quot)[ ]*)?)$"
+)
+_ATTR_CLASS = re.compile(r"(?:^|\s)\.([\w#.+-]+)")
 _QUOTE_PREFIX = re.compile(r"^[ \t]*(?:>[ \t]?)+")
 _LIST_MARKERS = re.compile(r"^[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)+")
 _LIST_MARKER = re.compile(r"[-*+]|\d{1,9}[.)]")
@@ -190,21 +212,19 @@ def render_lesson(
     """
     text = _decode(source, name=name, max_bytes=max_bytes)
     front_matter, body, body_line = _split_front_matter(text, name=name)
-    shape = _check_structure(body, name=name, first_line=body_line)
+    lines = body.split("\n")
+    fences = _find_fences(lines, name=name, first_line=body_line)
+    _check_structure(lines, fences, name=name, first_line=body_line)
+    notes = _plan_highlighting(lines, fences, name=name, first_line=body_line)
+    body = "\n".join(lines)
     where = _Locator(text, name)
-    notes: list[str] = []
-    configs = _EXTENSION_CONFIGS
-    if shape.code_chars > MAX_HIGHLIGHTED_CHARS:
-        configs = {**configs, "codehilite": {**configs["codehilite"], "use_pygments": False}}
-        notes.append(
-            f"{name}: {shape.code_chars:,} characters of code; code is shown without highlighting above "
-            f"{MAX_HIGHLIGHTED_CHARS:,}. Split the lesson to get colours back."
-        )
 
     # A fresh instance per document: Markdown keeps footnotes, abbreviations and toc ids between
     # convert() calls otherwise. The nonce marks what the renderer itself puts in the HTML.
     nonce = secrets.token_hex(12)
-    md = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=configs, output_format="html")
+    md = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS, output_format="html")
+    # Indented code blocks choose their lexer with a ":::lang" line, outside the checks above: plain.
+    md.treeprocessors["hilite"].config["use_pygments"] = False
     meter = _InlineMeter(where)
     meter.attach(md)
     blank_tails: dict[etree.Element, str] = {}
@@ -646,48 +666,122 @@ def _check_html_depth(html: str, *, name: str) -> None:
 
 
 @dataclass
-class _Shape:
-    """What the structure check learned on the way: how much code there is to highlight."""
+class _Fence:
+    """A fenced code block as the fenced_code extension will find it: lines ``start`` to ``end``."""
 
-    code_chars: int = 0
-    fences: int = 0
+    start: int
+    end: int
+    match: re.Match[str]
+
+    @property
+    def language(self) -> str | None:
+        if self.match.group("attrs") is not None:
+            first = _ATTR_CLASS.search(self.match.group("attrs"))
+            return first.group(1).lower() if first else None
+        return (self.match.group("lang") or "").lower() or None
 
 
-def _check_structure(body: str, *, name: str, first_line: int) -> _Shape:
+def _find_fences(lines: list[str], *, name: str, first_line: int) -> list[_Fence]:
+    """Fenced code blocks, with fenced_code's rules: an opening line it accepts, closed by a line that is
+    the same fence exactly. An opening without a close is no block at all (its lines are Markdown)."""
+    closers: dict[str, list[int]] = {}
+    for index, line in enumerate(lines):
+        if line[:3] in ("```", "~~~"):
+            closers.setdefault(line.rstrip(" "), []).append(index)
+    fences: list[_Fence] = []
+    unclosed = 0
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        opened = _FENCE_OPEN.match(line) if line[:3] in ("```", "~~~") else None
+        if opened is None:
+            index += 1
+            continue
+        candidates = closers.get(opened.group("fence"), [])
+        end = next((c for c in candidates[bisect.bisect_right(candidates, index) :]), None)
+        if end is None:
+            unclosed += 1
+            if unclosed > MAX_UNCLOSED_FENCES:
+                raise LessonError(
+                    f"{name}, line {first_line + index}: more than {MAX_UNCLOSED_FENCES} code fences "
+                    f"({opened.group('fence')}) that are never closed; close each with the same fence."
+                )
+            index += 1
+            continue
+        fences.append(_Fence(index, end, opened))
+        if len(fences) > MAX_CODE_BLOCKS:
+            raise LessonError(
+                f"{name}, line {first_line + index}: more than {MAX_CODE_BLOCKS:,} code blocks; "
+                "split the lesson."
+            )
+        index = end + 1
+    return fences
+
+
+def _plan_highlighting(lines: list[str], fences: list[_Fence], *, name: str, first_line: int) -> list[str]:
+    """Turn highlighting off (``use_pygments=false`` on the fence line) for each code block that Pygments
+    may not handle in bounded time; returns the notes for the author."""
+    budget = MAX_HIGHLIGHTED_CHARS
+    languages: set[str] = set()
+    big: list[int] = []
+    for fence in fences:
+        language = fence.language
+        if language is None:
+            continue  # plain text lexer: linear, nothing to guard
+        code = lines[fence.start + 1 : fence.end]
+        size = sum(len(line) + 1 for line in code)
+        if language not in HIGHLIGHTED_LANGUAGES:
+            languages.add(language)
+        elif (
+            size > MAX_HIGHLIGHTED_BLOCK
+            or size > budget
+            or max(map(len, code), default=0) > MAX_HIGHLIGHTED_LINE
+        ):
+            big.append(first_line + fence.start)
+        else:
+            budget -= size
+            continue
+        match = fence.match
+        attrs = match.group("attrs") if match.group("attrs") is not None else f".{match.group('lang')}"
+        lines[fence.start] = f"{match.group('fence')}{{{attrs} use_pygments=false}}"
+    notes = []
+    if languages:
+        notes.append(
+            f"{name}: code in {', '.join(sorted(languages))} is shown without highlighting (highlighted: "
+            "Python, JavaScript/TypeScript, shell, JSON, YAML, SQL, CSS, C/C++, Go, Rust and a few more)."
+        )
+    if big:
+        where = ", ".join(str(n) for n in big[:5]) + (" ..." if len(big) > 5 else "")
+        notes.append(
+            f"{name}, line {where}: code shown without highlighting: a block over {MAX_HIGHLIGHTED_BLOCK:,} "
+            f"characters or with lines over {MAX_HIGHLIGHTED_LINE}, or more than {MAX_HIGHLIGHTED_CHARS:,} "
+            "characters of code in the lesson."
+        )
+    return notes
+
+
+def _check_structure(lines: list[str], fences: list[_Fence], *, name: str, first_line: int) -> None:
     """One pass over the lines for what Python-Markdown handles in super-linear time or by recursion.
 
-    Each refusal names the line and says what to change. Fenced code is skipped (Markdown sets it aside
-    before parsing anything else), except that it counts towards the highlighting budget.
+    Each refusal names the line and says what to change. Fenced code is skipped: Markdown sets it aside
+    before parsing anything else.
     """
-    shape = _Shape()
+    in_code = bytearray(len(lines))
+    for fence in fences:
+        in_code[fence.start : fence.end + 1] = b"\x01" * (fence.end + 1 - fence.start)
     headings = footnotes = abbreviations = markup = blocks = 0
     quote_depth = list_level = 0
-    fence: str | None = None
     previous_blank = True
     outside: list[str] = []  # lines outside fenced code, for the unclosed-tag scan
-    for number, line in enumerate(body.split("\n"), start=first_line):
+    for index, line in enumerate(lines):
+        number = first_line + index
 
         def fail(problem: str, fix: str) -> LessonError:
             return LessonError(f"{name}, line {number}: {problem}; {fix}.")  # noqa: B023 - raised at once
 
         if len(line) > MAX_LINE_CHARS:
             raise fail(f"the line has {len(line):,} characters (limit {MAX_LINE_CHARS:,})", "break it up")
-        opened = _FENCE.match(line)
-        if fence is not None:
-            closing = (
-                opened is not None and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence)
-            )
-            if closing and opened is not None and not line[len(opened.group(1)) :].strip():
-                fence = None
-            else:
-                shape.code_chars += len(line) + 1
-            outside.append("")
-            continue
-        if opened:
-            fence = opened.group(1)
-            shape.fences += 1
-            if shape.fences > MAX_CODE_BLOCKS:
-                raise fail(f"more than {MAX_CODE_BLOCKS:,} code blocks", "split the lesson")
+        if in_code[index]:
             outside.append("")
             continue
         outside.append(line)
@@ -703,8 +797,6 @@ def _check_structure(body: str, *, name: str, first_line: int) -> _Shape:
                 raise fail(
                     f"indented {columns} columns, more than {MAX_NESTING} levels of nesting", "indent less"
                 )
-            if columns >= 4:
-                shape.code_chars += len(rest) + 1  # perhaps an indented code block: highlighted too
         rule = _RULE.match(rest)
         markers = _LIST_MARKERS.match(rest)
         if markers and not rule:
@@ -748,7 +840,6 @@ def _check_structure(body: str, *, name: str, first_line: int) -> _Shape:
             raise fail(f"more than {MAX_MARKUP_CHARS:,} '<' and '&' outside code blocks", "split the lesson")
         previous_blank = not line.strip()
     _check_unclosed_tags("\n".join(outside), name=name, first_line=first_line)
-    return shape
 
 
 def _check_unclosed_tags(text: str, *, name: str, first_line: int) -> None:

@@ -30,6 +30,7 @@ from pipeline.usecases.workspace import workspace
 
 WORK_PREFIX = "work/"
 _UPLOAD_THREADS = 8
+_COPY_THREADS = 16
 
 
 def _asset(source: SourceRef) -> AssetKey:
@@ -70,10 +71,14 @@ def plan_encode(source: SourceRef, probed: dict[str, Any], services: Services) -
 def encode_video_chunk(
     source: SourceRef, job_data: dict[str, Any], chunk_data: list[Any], services: Services
 ) -> dict[str, Any]:
-    """One chunk, every rung: segments go straight to their published names (not yet referenced by any
-    playlist, so invisible to players); the chunk's manifest goes to the work prefix."""
+    """One chunk, every rung: segments and the chunk's manifest are staged under the work prefix.
+
+    Staged, not published: when one chunk fails, Step Functions stops waiting but chunks already running
+    finish and upload; staging keeps those stragglers out of the published tree (the work prefix
+    expires), and PackageHls moves a complete set into place with server-side copies.
+    """
     job, chunk = EncodeJob.from_dict(job_data), Chunk.from_list(chunk_data)
-    prefix = hls_prefix(_asset(source))
+    prefix = _staged_hls(job)
     bucket = services.settings.publish_bucket
     with workspace(source, services) as ws:
         manifest = encode_chunk(ws.source, ws.out, job, chunk)
@@ -93,7 +98,7 @@ def encode_audio_track(source: SourceRef, job_data: dict[str, Any], services: Se
     job = EncodeJob.from_dict(job_data)
     if not job.has_audio:
         return {"audio": False}
-    prefix = hls_prefix(_asset(source))
+    prefix = _staged_hls(job)
     bucket = services.settings.publish_bucket
     with workspace(source, services) as ws:
         manifest = encode_audio(ws.source, ws.out, job)
@@ -140,6 +145,7 @@ def package_hls(
     check_complete(Path(asset.path), ProbeResult.from_dict(probed), result.duration_s)
 
     prefix = hls_prefix(asset)
+    _publish_segments(services, bucket, job, prefix, result.segment_files)
     thumbs = _publish_thumbnails(services, bucket, job, thumbs_prefix(asset))
     for rel in sorted(result.playlists, key=lambda p: p == MASTER):
         services.store.put_bytes(bucket, prefix + rel, result.playlists[rel].encode(), cache_control=SHORT)
@@ -266,6 +272,22 @@ def _chunk_key(job: EncodeJob, index: int) -> str:
 
 def _audio_key(job: EncodeJob) -> str:
     return f"{job.work_prefix}audio.json"
+
+
+def _staged_hls(job: EncodeJob) -> str:
+    return f"{job.work_prefix}hls/"
+
+
+def _publish_segments(services: Services, bucket: str, job: EncodeJob, prefix: str, files: list[str]) -> None:
+    """Server-side copies (no bytes through the function); segment names carry the generation, so this
+    never overwrites what players of the previous version are reading."""
+    staged = _staged_hls(job)
+
+    def copy(rel: str) -> None:
+        services.store.copy(bucket, staged + rel, prefix + rel, cache_control=IMMUTABLE)
+
+    with ThreadPoolExecutor(max_workers=_COPY_THREADS) as pool:
+        list(pool.map(copy, files))
 
 
 def _read_json(services: Services, bucket: str, key: str) -> dict[str, Any]:

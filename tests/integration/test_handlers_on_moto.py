@@ -78,7 +78,9 @@ def test_video_branch_handlers(runtime: LocalRuntime, clip: Path, tmp_path: Path
     s3 = runtime.client("s3")
     manifests = [o["Key"] for o in s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix=work)["Contents"]]
     assert sorted(manifests)[:2] == [f"{work}audio.json", f"{work}chunk-00000.json"]
-    assert all(k.startswith(f"{work}thumbs/") for k in sorted(manifests)[2:])  # staged, not yet published
+    # Segments and thumbnails are staged under the work prefix; nothing is published yet.
+    assert all(k.startswith((f"{work}hls/", f"{work}thumbs/")) for k in sorted(manifests)[2:])
+    assert not s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix=f"courses/{COURSE}/").get("KeyCount")
 
     hls, failed = invoke(
         runtime, "PackageHls", {"source": source, "asset": asset, "probe": probe, "plan": plan}
@@ -124,7 +126,9 @@ def test_failed_video_leaves_no_segments_of_its_version(runtime: LocalRuntime, c
     )
     s3 = runtime.client("s3")
     prefix = f"courses/{COURSE}/media/{asset['assetId']}/hls/"
-    assert s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix=prefix).get("KeyCount", 0) == 2
+    work = plan["job"]["workPrefix"]
+    assert s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix=prefix).get("KeyCount", 0) == 0
+    assert s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix=work + "hls/").get("KeyCount", 0) == 2
 
     state = {"source": source, "asset": asset, "probe": probe, "plan": plan,
              "error": {"Error": "States.Timeout", "Cause": ""}}  # fmt: skip

@@ -264,6 +264,14 @@ BOUNDED: list[tuple[str, Callable[[], str], str | None]] = [
     ("md-in-html-nesting", lambda: '<div markdown="1">\n' * 3_000 + "x\n", None),
     ("huge-code-block", lambda: "```python\n" + "x = [1, 2, 'a', \"b\"]  # c\n" * 35_000 + "```\n", None),
     ("many-paragraphs", lambda: "a\n\n" * 11_000, "more than 10,000 paragraphs"),
+    # Pygments: quadratic lexers are not used, big blocks are not highlighted.
+    ("pygments-java", lambda: "```java\n" + ("a " * 40 + "\n") * 12_000 + "```\n", None),
+    ("pygments-html", lambda: "```html\n" + ("<?" * 40 + "\n") * 12_000 + "```\n", None),
+    ("pygments-indented-java", lambda: "    :::java\n" + ("    " + "a " * 40 + "\n") * 10_000, None),
+    ("pygments-python-budget", lambda: ("```python\n" + ("`" * 79 + "\n") * 240 + "```\n\n") * 40, None),
+    ("pygments-long-lines", lambda: ("```js\n" + "'\\" * 9_000 + "\n```\n\n") * 40, None),
+    ("fake-fence-hides-nothing", lambda: "```python title\n" + "> " * 60 + "x\n```\n", "quotes nested 60"),
+    ("unclosed-fences", lambda: "".join("`" * (3 + i) + "\n" for i in range(60)), "never closed"),
 ]
 
 
@@ -287,9 +295,26 @@ def test_pathological_input_is_bounded(make: Callable[[], str], error: str | Non
 
 
 def test_too_much_code_is_shown_plain_with_a_warning() -> None:
-    lesson = render("```python\n" + "x = 1  # c\n" * 20_000 + "```\n")
-    assert '<span class="' not in lesson.body_html
-    assert lesson.warnings and "without highlighting" in lesson.warnings[0]
+    block = "```python\n" + "x = 1  # c\n" * 1_500 + "```\n\n"  # 16.5 KB: 3 fit the 60 KB budget
+    lesson = render("# T\n\n" + block * 5)
+
+    assert lesson.body_html.count('<div class="codehilite">') == 3
+    assert lesson.body_html.count('<pre><code class="language-python">') == 2
+    assert lesson.warnings == [
+        "lessons/01-test.md, line 4512, 6015: code shown without highlighting: a block over 20,000 "
+        "characters or with lines over 500, or more than 60,000 characters of code in the lesson."
+    ]
+
+
+def test_unlisted_languages_are_shown_plain() -> None:
+    lesson = render("```java\nclass A {}\n```\n\n```{.fortran #f}\nx\n```\n\n```python\nx = 1\n```\n")
+
+    assert '<pre><code class="language-java">class A {}' in lesson.body_html
+    assert '<pre><code class="language-fortran">x' in lesson.body_html
+    assert '<span class="n">x</span>' in lesson.body_html
+    assert lesson.warnings[0].startswith(
+        "lessons/01-test.md: code in fortran, java is shown without highlighting"
+    )
 
 
 def test_nesting_limit_names_the_line() -> None:
