@@ -265,6 +265,14 @@ def render_lesson_page(source: SourceRef, services: Services) -> dict[str, Any]:
     services.store.put_bytes(services.settings.publish_bucket, key, html.encode("utf-8"), cache_control=SHORT)
     outputs = [key]
     if ref:
+        previous = ((course.assets.get(asset.path) or {}).get("details") or {}).get("lesson") or {}
+        if previous.get("title") != rendered.title:
+            # A new lesson (or a new title): every other page's sidebar and pager show it, so they are
+            # rendered again; an edit that keeps the title leaves them alone.
+            others = [
+                r for r in course.lesson_refs() if r["path"] in course.files and r["path"] != asset.path
+            ]
+            meta, _, _ = _rerender(services, course, others, meta, lang)
         # This lesson's title or duration may have changed: the index lists them.
         outputs.append(_publish_index(services, asset, course, meta))
     return {
@@ -362,37 +370,10 @@ def build_course(source: SourceRef, services: Services) -> dict[str, Any]:
         return {"outputs": [], "details": {"course": {"superseded": True}}}
     course.record = {**record, "courseId": asset.course_id}
 
-    # Every uploaded lesson's navigation changed: render them all again (in parallel reads).
+    # Every uploaded lesson's navigation changed: render them all again.
     refs = [r for r in course.lesson_refs() if r["path"] in course.files]
-    prefix = asset.publish_prefix
-    with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
-        sources = list(pool.map(lambda r: _read_lesson(services, prefix + r["path"]), refs))
-    rendered_all: dict[str, RenderedLesson] = {}
-    for ref, body in zip(refs, sources, strict=True):
-        try:
-            rendered_all[ref["path"]] = render_lesson(
-                body,
-                name=posixpath.basename(ref["path"]),
-                resolve=make_resolver(ref["path"], course),
-                video=ref.get("videoLink"),
-                max_bytes=services.settings.limits.max_lesson_bytes,
-            )
-        except PipelineError as exc:  # that lesson's own execution reports it; the course goes on
-            warnings.append(f"lesson {ref['id']}: {exc}")
-    meta = course.meta() | {path: _meta(r) for path, r in rendered_all.items()}
-    view = course_view(course, meta, LESSON_DIR)
-    _publish_site_assets(services, prefix)
-    pages = []
-    for ref in refs:
-        rendered = rendered_all.get(ref["path"])
-        if rendered is None:
-            continue
-        html = _lesson_html(rendered, lang=manifest.lang, view=view, lesson_id=ref["id"])
-        key = prefix + layout.lesson_page(asset_id_for(ref["path"]))
-        services.store.put_bytes(
-            services.settings.publish_bucket, key, html.encode("utf-8"), cache_control=SHORT
-        )
-        pages.append(key)
+    meta, pages, failures = _rerender(services, course, refs, course.meta(), manifest.lang)
+    warnings += failures
     index = _publish_index(services, asset, course, meta)
     return {
         "outputs": [index],
@@ -406,6 +387,49 @@ def build_course(source: SourceRef, services: Services) -> dict[str, Any]:
             "warnings": warnings,
         },
     }
+
+
+def _rerender(
+    services: Services,
+    course: CourseState,
+    refs: list[dict[str, Any]],
+    meta: dict[str, LessonMeta],
+    lang: str,
+) -> tuple[dict[str, LessonMeta], list[str], list[str]]:
+    """Render and publish the pages of ``refs`` again with the current navigation.
+
+    Returns the lessons' metadata (``meta`` updated), the page keys written and one line per lesson that
+    failed to render (its own execution reports that error to its author; the course goes on)."""
+    with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
+        sources = list(pool.map(lambda r: _read_lesson(services, course.prefix + r["path"]), refs))
+    rendered_all: dict[str, RenderedLesson] = {}
+    failures: list[str] = []
+    for ref, body in zip(refs, sources, strict=True):
+        try:
+            rendered_all[ref["path"]] = render_lesson(
+                body,
+                name=posixpath.basename(ref["path"]),
+                resolve=make_resolver(ref["path"], course),
+                video=ref.get("videoLink"),
+                max_bytes=services.settings.limits.max_lesson_bytes,
+            )
+        except PipelineError as exc:
+            failures.append(f"lesson {ref['id']}: {exc}")
+    meta = meta | {path: _meta(r) for path, r in rendered_all.items()}
+    view = course_view(course, meta, LESSON_DIR)
+    _publish_site_assets(services, course.prefix)
+    pages = []
+    for ref in refs:
+        rendered = rendered_all.get(ref["path"])
+        if rendered is None:
+            continue
+        html = _lesson_html(rendered, lang=lang, view=view, lesson_id=ref["id"])
+        key = course.prefix + layout.lesson_page(asset_id_for(ref["path"]))
+        services.store.put_bytes(
+            services.settings.publish_bucket, key, html.encode("utf-8"), cache_control=SHORT
+        )
+        pages.append(key)
+    return meta, pages, failures
 
 
 def _read_lesson(services: Services, key: str) -> bytes:
