@@ -38,7 +38,8 @@ def rfc_peak(segments: list[tuple[float, int]], target: int) -> float:
     return max(rates) if rates else sum(n for _, n in segments) * 8 / sum(d for d, _ in segments)
 
 
-def _sized(playlist: Path) -> list[tuple[float, int]]:
+def sized_segments(playlist: Path) -> list[tuple[float, int]]:
+    """(EXTINF, bytes on disk) for each segment of a media playlist."""
     return [(s.duration, (playlist.parent / s.uri).stat().st_size) for s in m3u8.load(str(playlist)).segments]
 
 
@@ -68,7 +69,7 @@ def validate_ladder(master_path: Path, *, fps: float, has_audio: bool = True) ->
     assert len(targets) == 1, f"target durations differ: {targets}"
     target = targets.pop()
 
-    audio = _sized(audio_rendition) if audio_rendition else []
+    audio = sized_segments(audio_rendition) if audio_rendition else []
     keyframe_times: dict[str, list[float]] = {}
     for variant in master.playlists:
         info = variant.stream_info
@@ -76,7 +77,7 @@ def validate_ladder(master_path: Path, *, fps: float, has_audio: bool = True) ->
         assert width % 2 == 0 and height % 2 == 0
         assert info.frame_rate == round(fps, 3)
         playlist = root / variant.uri
-        video = _sized(playlist)
+        video = sized_segments(playlist)
         average = sum(n for _, n in video + audio) * 8 / sum(d for d, _ in video)
         peak = rfc_peak(video, target) + (rfc_peak(audio, target) if audio else 0)
         assert abs(info.average_bandwidth - average) / average < 0.10, (

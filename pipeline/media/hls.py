@@ -25,10 +25,6 @@ class HlsResult:
     package: Package
     files: list[Path]
 
-    @property
-    def master(self) -> str:
-        return MASTER
-
 
 def encode_hls(
     source: Path,

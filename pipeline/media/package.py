@@ -53,10 +53,6 @@ class Package:
     duration_s: float
     segment_files: list[str]
 
-    @property
-    def master(self) -> str:
-        return MASTER
-
 
 def package(job: EncodeJob, chunks: list[ChunkManifest], audio: AudioManifest | None) -> Package:
     """Build every playlist from the manifests; the master goes last when the caller publishes."""

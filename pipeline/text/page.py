@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 from importlib.resources import files
@@ -52,10 +52,10 @@ class CourseView:
     index_href: str
     description: str | None = None
     cover: tuple[str, tuple[tuple[str, int], ...]] | None = None  # (src, srcset) of the cover image
-    lesson_count: int = field(init=False, default=0)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "lesson_count", sum(len(s.lessons) for s in self.sections))
+    @property
+    def lesson_count(self) -> int:
+        return sum(len(s.lessons) for s in self.sections)
 
     def ordered(self) -> list[LessonLink]:
         return [lesson for section in self.sections for lesson in section.lessons]

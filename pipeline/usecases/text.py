@@ -255,24 +255,25 @@ def render_lesson_page(source: SourceRef, services: Services) -> dict[str, Any]:
         max_bytes=limit,
     )
     meta = course.meta() | {asset.path: _meta(rendered)}
-    if ref:
-        meta |= _missing_meta(services, course, meta)
-    view = course_view(course, meta, LESSON_DIR) if ref else None
     lang = str((course.record or {}).get("lang") or "en")
+    if ref:
+        previous = ((course.assets.get(asset.path) or {}).get("details") or {}).get("lesson") or {}
+        if previous.get("title") != rendered.title:
+            # A new lesson (or a new title): every other page's sidebar and pager show it, so they are
+            # rendered again, which also yields their metadata; an edit that keeps the title leaves them.
+            others = [
+                r for r in course.lesson_refs() if r["path"] in course.files and r["path"] != asset.path
+            ]
+            meta, _, _ = _rerender(services, course, others, meta, lang)
+        else:
+            meta |= _missing_meta(services, course, meta)
+    view = course_view(course, meta, LESSON_DIR) if ref else None
     html = _lesson_html(rendered, lang=lang, view=view, lesson_id=(ref or {}).get("id"))
     _publish_site_assets(services, asset.publish_prefix)
     key = asset.publish_prefix + layout.lesson_page(asset.asset_id)
     services.store.put_bytes(services.settings.publish_bucket, key, html.encode("utf-8"), cache_control=SHORT)
     outputs = [key]
     if ref:
-        previous = ((course.assets.get(asset.path) or {}).get("details") or {}).get("lesson") or {}
-        if previous.get("title") != rendered.title:
-            # A new lesson (or a new title): every other page's sidebar and pager show it, so they are
-            # rendered again; an edit that keeps the title leaves them alone.
-            others = [
-                r for r in course.lesson_refs() if r["path"] in course.files and r["path"] != asset.path
-            ]
-            meta, _, _ = _rerender(services, course, others, meta, lang)
         # This lesson's title or duration may have changed: the index lists them.
         outputs.append(_publish_index(services, asset, course, meta))
     return {

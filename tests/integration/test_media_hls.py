@@ -3,7 +3,6 @@ segments, and let ffmpeg read the master as an HLS client. Media is generated at
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import subprocess
@@ -27,6 +26,7 @@ from pipeline.config import EncodeSettings
 from pipeline.errors import InvalidMediaError
 from pipeline.media.hls import HlsResult, encode_hls
 from pipeline.media.probe import probe
+from tests.hls_checks import ffprobe_json, rfc_peak, sized_segments
 
 # A 360p source gets the 360p and 234p rungs of the default ladder; 20 s = segments of 6, 6, 6 and 2 s,
 # and in 6 s chunks three chunks (the 2 s tail joins the last one): two seams.
@@ -62,39 +62,11 @@ def load(path: Path) -> m3u8.M3U8:
     return m3u8.load(str(path))
 
 
-def ffprobe_json(path: Path, *args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-of", "json", *args, str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    data: dict[str, Any] = json.loads(out.stdout)
-    return data
-
-
 def video_packets(segment: Path) -> list[dict[str, Any]]:
     packets: list[dict[str, Any]] = ffprobe_json(
         segment, "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags,size"
     )["packets"]
     return packets
-
-
-def rfc_peak(segments: list[tuple[float, int]], target: int) -> float:
-    """RFC 8216 §4.3.4.2, written independently of the packager: the highest rate over any run of
-    contiguous segments lasting 0.5–1.5 target durations."""
-    rates = []
-    for i in range(len(segments)):
-        for j in range(i + 1, len(segments) + 1):
-            seconds = sum(d for d, _ in segments[i:j])
-            if 0.5 * target <= seconds <= 1.5 * target:
-                rates.append(sum(n for _, n in segments[i:j]) * 8 / seconds)
-    return max(rates) if rates else sum(n for _, n in segments) * 8 / sum(d for d, _ in segments)
-
-
-def sized(playlist: Path) -> list[tuple[float, int]]:
-    media = load(playlist)
-    return [(s.duration, (playlist.parent / s.uri).stat().st_size) for s in media.segments]
 
 
 def test_master_has_every_attribute_a_validator_wants(single: tuple[Path, HlsResult]) -> None:
@@ -124,9 +96,9 @@ def test_master_has_every_attribute_a_validator_wants(single: tuple[Path, HlsRes
 def test_bandwidth_figures_match_the_segments(single: tuple[Path, HlsResult]) -> None:
     out, _ = single
     master = load(out / "master.m3u8")
-    audio = sized(out / "audio/index.m3u8")
+    audio = sized_segments(out / "audio/index.m3u8")
     for variant in master.playlists:
-        video = sized(out / variant.uri)
+        video = sized_segments(out / variant.uri)
         target = load(out / variant.uri).target_duration
         total_bits = sum(n for _, n in video + audio) * 8
         average = total_bits / sum(d for d, _ in video)
