@@ -41,3 +41,32 @@ def reset_clients() -> None:
     """Forget cached clients (the local runtime calls this when it starts or stops a moto backend)."""
     with _lock:
         _clients.clear()
+
+
+DAX_ENDPOINT_ENV = "DAX_ENDPOINT"
+
+
+def catalog_read_client() -> Any:
+    """The client catalog *reads* go through: DAX when ``DAX_ENDPOINT`` is set, DynamoDB otherwise.
+
+    DAX's client speaks the low-level DynamoDB API (GetItem, Query, Scan, BatchGetItem), so readers take
+    either without knowing which. Writes never go through DAX: the pipeline's conditional writes must see
+    the table itself, and the item cache's few seconds of staleness are acceptable only for reads.
+    """
+    endpoint = os.environ.get(DAX_ENDPOINT_ENV)
+    if not endpoint:
+        return client("dynamodb")
+    with _lock:
+        found = _clients.get("dax")
+        if found is None:
+            try:
+                from amazondax import AmazonDaxClient  # type: ignore[import-not-found,unused-ignore]
+            except ImportError as exc:  # the layer ships it; a local install needs the [dax] extra
+                raise RuntimeError(
+                    f"{DAX_ENDPOINT_ENV} is set but amazon-dax-client is not installed: "
+                    "pip install 'coursepipe[dax]'"
+                ) from exc
+            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+            found = AmazonDaxClient(endpoint_url=endpoint, region_name=region)
+            _clients["dax"] = found
+        return found

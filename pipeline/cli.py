@@ -4,6 +4,9 @@ Contract (other tools rely on it): ``process PATH... --course ID [--out DIR] [--
 one JSON document on stdout with ``--json``; exit 0 when every execution succeeded, 1 when any failed,
 2 on usage errors. Progress goes to stderr.
 
+``up``, ``upload``, ``executions`` and ``catalog`` (the long-running local stack and its clients) are
+documented in ``pipeline.cli_stack``.
+
 ``estimate FILE [--json]`` probes one local file (no encode, no AWS) and prints what encoding it on AWS
 would cost and take (``pipeline.media.cost``); with ``--json`` exactly one JSON document on stdout. Exit 0
 ok, 1 when the file fails the probe (the error's class name and message on stderr, and in the JSON), 2 on
@@ -171,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="measured CPU-s per media second for the 1080p30 5-rung reference ladder (default 1.45)",
     )
     est.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    from pipeline.cli_stack import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -327,6 +333,11 @@ def _estimate_table(
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        from pipeline.cli_stack import run as run_stack_command
+
+        done = run_stack_command(args)
+        if done is not None:
+            return done
         if args.command == "estimate":
             return _estimate(args)
         if args.command == "process":

@@ -79,6 +79,8 @@ class Settings:
     publish_bucket: str
     catalog_table: str
     state_machine_arn: str = ""
+    event_bus: str = "default"
+    idempotency_table: str = ""
     work_dir: str = "/tmp"
     limits: MediaLimits = field(default_factory=MediaLimits)
     encode: EncodeSettings = field(default_factory=EncodeSettings)
@@ -103,6 +105,8 @@ class Settings:
             publish_bucket=env["PUBLISH_BUCKET"],
             catalog_table=env["CATALOG_TABLE"],
             state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
+            event_bus=env.get("EVENT_BUS_NAME") or "default",
+            idempotency_table=env.get("IDEMPOTENCY_TABLE", ""),
             work_dir=env.get("WORK_DIR", "/tmp"),
             limits=limits,
             encode=EncodeSettings.from_env(env),

@@ -101,12 +101,13 @@ def asset_id_for(path: str) -> str:
     return f"{slugify(stem)}-{digest}"
 
 
-def execution_name(bucket: str, key: str, version: str | None) -> str:
+def execution_name(bucket: str, key: str, version: str | None, action: str = "") -> str:
     """Deterministic Step Functions execution name: a duplicate event maps to the same execution.
 
     Names allow 80 characters of ``[A-Za-z0-9-_]``; a readable slug of the file name helps operators
     find an execution in the console, the hash makes it unique per bucket + key + version.
     """
-    digest = hashlib.sha256(f"{bucket}\n{key}\n{version or ''}".encode()).hexdigest()[:20]
+    seed = f"{bucket}\n{key}\n{version or ''}" + (f"\n{action}" if action else "")
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:20]
     name_part = slugify(PurePosixPath(key).name, max_len=40)
-    return f"{name_part}-{digest}"
+    return f"{action}-{name_part}-{digest}" if action else f"{name_part}-{digest}"

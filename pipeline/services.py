@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from pipeline.catalog.events import EventPublisher
 from pipeline.catalog.model import Catalog
 from pipeline.config import Settings
 from pipeline.storage import ObjectStore
@@ -21,3 +22,4 @@ class Services:
     settings: Settings
     store: ObjectStore
     catalog: Catalog
+    events: EventPublisher

@@ -15,8 +15,10 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from pipeline.catalog.model import (
+    COURSE_LIST,
     SCHEMA_VERSION,
     AssetStatus,
+    Claim,
     SourceRef,
     asset_sk,
     course_pk,
@@ -58,30 +60,49 @@ class DynamoCatalog:
         return {"PK": {"S": course_pk(course_id)}, "SK": {"S": sk}}
 
     def _update(
-        self, key: dict[str, Any], fields: dict[str, Any], condition: str, cond_values: dict[str, Any]
-    ) -> bool:
+        self,
+        key: dict[str, Any],
+        fields: dict[str, Any],
+        condition: str,
+        cond_values: dict[str, Any],
+        *,
+        remove: tuple[str, ...] = (),
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """One conditional UpdateItem; returns (written, the item as it was before).
+
+        The old item comes back either way (ALL_OLD on success, ReturnValuesOnConditionCheckFailure on a
+        refusal), so callers learn *why* a write was refused without a second read.
+        """
         names = {f"#f{i}": name for i, name in enumerate(fields)}
         values = {f":v{i}": _ser.serialize(_to_dynamo(v)) for i, v in enumerate(fields.values())}
-        values.update({k: _ser.serialize(_to_dynamo(v)) for k, v in cond_values.items()})
-        sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
-        names["#seq"] = "sequencer"
-        if ":ver" in cond_values:
+        values.update({k: _ser.serialize(_to_dynamo(v)) for k, v in cond_values.items() if k in condition})
+        expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+        if remove:
+            names.update({f"#r{i}": name for i, name in enumerate(remove)})
+            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
+        if "#seq" in condition:
+            names["#seq"] = "sequencer"
+        if "#ver" in condition:
             names["#ver"] = "sourceVersion"
         try:
-            self._db.update_item(
+            resp = self._db.update_item(
                 TableName=self._table,
                 Key=key,
-                UpdateExpression=f"SET {sets}",
+                UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-            if code == "ConditionalCheckFailedException":
-                return False
+            response = getattr(exc, "response", {})
+            if response.get("Error", {}).get("Code", "") == "ConditionalCheckFailedException":
+                old = response.get("Item")
+                return False, deserialize(old) if old else None
             raise
-        return True
+        old = resp.get("Attributes")
+        return True, deserialize(old) if old else None
 
     def _asset_fields(
         self, course_id: str, asset_id: str, source: SourceRef, status: AssetStatus, **extra: Any
@@ -111,8 +132,9 @@ class DynamoCatalog:
         status: AssetStatus,
         *,
         new_upload: bool,
+        remove: tuple[str, ...] = (),
         **extra: Any,
-    ) -> bool:
+    ) -> tuple[bool, dict[str, Any] | None]:
         """An upload event may replace an item of an older upload (smaller sequencer; the version id
         breaks ties, since the same version redelivered must not reset a finished asset to UPLOADED).
         Every later step only touches the item of its own source version."""
@@ -125,12 +147,14 @@ class DynamoCatalog:
             condition = "attribute_not_exists(PK) OR #seq < :seq OR (#seq = :seq AND #ver <> :ver)"
         else:
             condition = "attribute_not_exists(PK) OR (#seq = :seq AND #ver = :ver)"
-        return self._update(self._key(course_id, asset_sk(asset_id)), fields, condition, cond_values)
+        return self._update(
+            self._key(course_id, asset_sk(asset_id)), fields, condition, cond_values, remove=remove
+        )
 
     def record_uploaded(
         self, course_id: str, asset_id: str, path: str, source: SourceRef, execution_name: str
-    ) -> bool:
-        return self._write_asset(
+    ) -> Claim:
+        written, old = self._write_asset(
             course_id,
             asset_id,
             source,
@@ -140,12 +164,23 @@ class DynamoCatalog:
             name=PurePosixPath(path).name,
             executionName=execution_name,
             uploadedAt=now_iso(),
+            # A re-upload starts clean: the previous version's error or deletion no longer applies.
+            remove=("error", "deletedAt", "removedOutputs"),
         )
+        if written:
+            return Claim.WRITTEN
+        if (
+            old is not None
+            and old.get("sequencer") == normalize_sequencer(source.sequencer)
+            and old.get("sourceVersion") == (source.version_id or "null")
+        ):
+            return Claim.DUPLICATE
+        return Claim.SUPERSEDED
 
     def mark_processing(
         self, course_id: str, asset_id: str, source: SourceRef, kind: str, execution_arn: str | None
     ) -> bool:
-        return self._write_asset(
+        written, _ = self._write_asset(
             course_id,
             asset_id,
             source,
@@ -156,6 +191,7 @@ class DynamoCatalog:
             path=source.key.split("/", 2)[2],
             name=PurePosixPath(source.key).name,
         )
+        return written
 
     def record_published(
         self,
@@ -166,7 +202,7 @@ class DynamoCatalog:
         outputs: list[str],
         details: dict[str, Any],
     ) -> bool:
-        return self._write_asset(
+        written, _ = self._write_asset(
             course_id,
             asset_id,
             source,
@@ -175,21 +211,80 @@ class DynamoCatalog:
             kind=kind,
             outputs=outputs,
             details=details,
-            error=None,
             publishedAt=now_iso(),
+            remove=("error",),
         )
+        return written
 
     def record_failed(
-        self, course_id: str, asset_id: str, source: SourceRef, error: str, message: str
+        self,
+        course_id: str,
+        asset_id: str,
+        source: SourceRef,
+        error: str,
+        message: str,
+        execution_arn: str | None = None,
     ) -> bool:
-        return self._write_asset(
+        written, _ = self._write_asset(
             course_id,
             asset_id,
             source,
             AssetStatus.FAILED,
             new_upload=False,
             error={"name": error, "message": message},
+            executionArn=execution_arn,
+            failedAt=now_iso(),
         )
+        return written
+
+    def record_deleted(
+        self, course_id: str, asset_id: str, path: str, deletion: SourceRef, *, permanent: bool
+    ) -> dict[str, Any] | None:
+        """Mark the asset DELETED for a deletion event; return the item as it was, or None if refused.
+
+        A delete marker wins over every older upload (smaller sequencer) and leaves a tombstone even
+        when no item exists yet, so an older upload event delivered late cannot bring the file back.
+        Permanently deleting one version matters only when it is the recorded version (deleting an old
+        version leaves the published asset alone). The same deletion redelivered passes again, so a
+        retried unpublish still finds what to remove (``removedOutputs``).
+        """
+        seq = normalize_sequencer(deletion.sequencer)
+        version = deletion.version_id or "null"
+        key = self._key(course_id, asset_sk(asset_id))
+        fields: dict[str, Any] = {
+            "courseId": course_id,
+            "assetId": asset_id,
+            "path": path,
+            "name": PurePosixPath(path).name,
+            "sourceKey": deletion.key,
+            "sourceBucket": deletion.bucket,
+            "status": AssetStatus.DELETED.value,
+            "updatedAt": now_iso(),
+            "deletedAt": now_iso(),
+            "schemaVersion": SCHEMA_VERSION,
+            "entity": "ASSET",
+            "deletion": {"versionId": version, "sequencer": seq, "permanent": permanent},
+        }
+        if permanent:
+            condition = "attribute_exists(PK) AND #ver = :ver"
+        else:
+            fields.update(sourceVersion=version, sequencer=seq)
+            condition = "attribute_not_exists(PK) OR #seq < :seq OR (#seq = :seq AND #ver = :ver)"
+        # The first time: what was published moves to removedOutputs (the unpublish list). A retry finds
+        # the item DELETED already and keeps the list it recorded.
+        written, old = self._update(key, fields, condition, {":seq": seq, ":ver": version})
+        if not written:
+            return None
+        old = old or {}
+        if old.get("status") != AssetStatus.DELETED.value:
+            removed = [str(o) for o in old.get("outputs") or []]
+            self._update(
+                key,
+                {"removedOutputs": removed, "outputs": []},
+                "attribute_exists(PK)",
+                {},
+            )
+        return old
 
     def put_course(self, course_id: str, record: dict[str, Any], source: SourceRef) -> bool:
         fields = dict(record)
@@ -197,6 +292,7 @@ class DynamoCatalog:
             {
                 "courseId": course_id,
                 "entity": "COURSE",
+                "courseList": COURSE_LIST,
                 "manifestKey": source.key,
                 "manifestVersion": source.version_id or "null",
                 "sequencer": normalize_sequencer(source.sequencer),
@@ -204,12 +300,38 @@ class DynamoCatalog:
                 "schemaVersion": SCHEMA_VERSION,
             }
         )
-        return self._update(
+        written, _ = self._update(
             self._key(course_id, "COURSE"),
             fields,
             "attribute_not_exists(PK) OR #seq <= :seq",
             {":seq": normalize_sequencer(source.sequencer)},
+            remove=("deletedAt",),
         )
+        return written
+
+    def mark_course_deleted(self, course_id: str, deletion: SourceRef) -> bool:
+        """course.yaml was deleted: the course record stays (its sections explain the lessons that
+        remain) but is DELETED, so the course list hides it; a newer manifest publishes it again."""
+        seq = normalize_sequencer(deletion.sequencer)
+        written, _ = self._update(
+            self._key(course_id, "COURSE"),
+            {
+                "status": AssetStatus.DELETED.value,
+                "deletedAt": now_iso(),
+                "updatedAt": now_iso(),
+                "sequencer": seq,
+            },
+            "attribute_exists(PK) AND #seq <= :seq",
+            {":seq": seq},
+        )
+        return written
+
+    def get_asset(self, course_id: str, asset_id: str) -> dict[str, Any] | None:
+        resp = self._db.get_item(
+            TableName=self._table, Key=self._key(course_id, asset_sk(asset_id)), ConsistentRead=True
+        )
+        item = resp.get("Item")
+        return deserialize(item) if item else None
 
     def course_items(self, course_id: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# The one value of ``courseList`` (only course records carry it): the hash key of the sparse ``Courses``
+# index, which is the paginated course list.
+COURSE_LIST = "ALL"
 
 
 class AssetStatus(StrEnum):
@@ -20,6 +23,14 @@ class AssetStatus(StrEnum):
     PUBLISHED = "PUBLISHED"
     FAILED = "FAILED"
     DELETED = "DELETED"
+
+
+class Claim(StrEnum):
+    """What an upload event's catalog write found, which decides whether an execution starts."""
+
+    WRITTEN = "WRITTEN"  # this version is now the asset's current version
+    DUPLICATE = "DUPLICATE"  # this very version is already recorded: a redelivered event
+    SUPERSEDED = "SUPERSEDED"  # a newer upload or deletion of the path is recorded: this event is stale
 
 
 @dataclass(frozen=True)
@@ -68,8 +79,10 @@ def now_iso() -> str:
 
 
 def normalize_sequencer(sequencer: str | None) -> str:
-    """S3 sequencers are hex strings of varying length: pad so string order is numeric order."""
-    return (sequencer or "").upper().rjust(32, "0")
+    """S3 sequencers are hex strings of varying length. S3's rule for ordering two of them: right-pad the
+    shorter with zeros, then compare as strings (the leading digits are the time). Stored padded, so a
+    DynamoDB condition ``sequencer < :seq`` is that comparison."""
+    return (sequencer or "").upper().ljust(32, "0")
 
 
 class Catalog(Protocol):
@@ -77,7 +90,7 @@ class Catalog(Protocol):
 
     def record_uploaded(
         self, course_id: str, asset_id: str, path: str, source: SourceRef, execution_name: str
-    ) -> bool: ...
+    ) -> Claim: ...
 
     def mark_processing(
         self, course_id: str, asset_id: str, source: SourceRef, kind: str, execution_arn: str | None
@@ -94,8 +107,22 @@ class Catalog(Protocol):
     ) -> bool: ...
 
     def record_failed(
-        self, course_id: str, asset_id: str, source: SourceRef, error: str, message: str
+        self,
+        course_id: str,
+        asset_id: str,
+        source: SourceRef,
+        error: str,
+        message: str,
+        execution_arn: str | None = None,
     ) -> bool: ...
+
+    def record_deleted(
+        self, course_id: str, asset_id: str, path: str, deletion: SourceRef, *, permanent: bool
+    ) -> dict[str, Any] | None: ...
+
+    def mark_course_deleted(self, course_id: str, deletion: SourceRef) -> bool: ...
+
+    def get_asset(self, course_id: str, asset_id: str) -> dict[str, Any] | None: ...
 
     def put_course(self, course_id: str, record: dict[str, Any], source: SourceRef) -> bool: ...
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger, Tracer
 
 from pipeline import aws
 from pipeline.catalog.dynamo import DynamoCatalog
+from pipeline.catalog.eventbridge import EventBridgePublisher
 from pipeline.config import settings
 from pipeline.executions import StepFunctionsStarter
 from pipeline.services import Services
@@ -26,6 +27,7 @@ def services() -> Services:
         settings=cfg,
         store=S3ObjectStore(aws.client("s3")),
         catalog=DynamoCatalog(aws.client("dynamodb"), cfg.catalog_table),
+        events=EventBridgePublisher(aws.client("events"), cfg.event_bus),
     )
 
 
@@ -39,4 +41,7 @@ def reset() -> None:
     settings.cache_clear()
     services.cache_clear()
     starter.cache_clear()
+    api = sys.modules.get("pipeline.handlers.catalog_api")  # imported lazily: it imports this module
+    if api is not None:
+        api.reader.cache_clear()
     aws.reset_clients()

@@ -13,4 +13,5 @@ from pipeline.usecases.record import record_failure
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return record_failure(event, services())
+    # The state machine passes {"state": <the execution state>, "executionArn": $$.Execution.Id}.
+    return record_failure(event.get("state", event), services(), event.get("executionArn"))

@@ -19,10 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import boto3
 from moto import mock_aws
 
+from pipeline import aws
+from pipeline.local import s3events
 from pipeline.local.lambdas import FunctionSpec, InProcessLambdas
 from pipeline.local.template import Stack
 
@@ -31,6 +34,16 @@ MOTO_CONFIG: Any = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
 }
+
+
+def _reset_moto_backends() -> None:
+    """A stopped server's state must not leak into the next runtime in this process (mock_aws resets
+    on its own; the server mode uses the global backends directly)."""
+    from moto.core.base_backend import BackendDict
+    from moto.core.model_instances import reset_model_data
+
+    BackendDict.reset()
+    reset_model_data()
 
 
 def default_template() -> Path:
@@ -65,12 +78,18 @@ class LocalRuntime:
     template_path: Path = field(default_factory=default_template)
     parameters: Mapping[str, str] = field(default_factory=dict)
     concurrency: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
+    # None: moto in-process (mock_aws), nothing listens. A port: moto as a server on 127.0.0.1 (0 picks a
+    # free one), so other processes (the aws CLI, ffmpeg, a browser) reach the same S3, DynamoDB, ...
+    server_port: int | None = None
     stack: Stack = field(init=False)
     lambdas: InProcessLambdas = field(init=False)
     mappings: list[EventSourceMapping] = field(default_factory=list)
     ingest_failures: list[IngestFailure] = field(default_factory=list)
     _mock: Any = None
+    _server: Any = None
+    _config_patch: Any = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
+    endpoint_url: str | None = None
 
     def __post_init__(self) -> None:
         self.stack = Stack.from_file(self.template_path, parameters=dict(self.parameters))
@@ -95,19 +114,55 @@ class LocalRuntime:
 
         _wiring.reset()
         _wiring.logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
-        self._mock = mock_aws(config=MOTO_CONFIG)
-        self._mock.start()
+        if self.server_port is None:
+            self._mock = mock_aws(config=MOTO_CONFIG)
+            self._mock.start()
+        else:
+            self._start_server(self.server_port)
+        s3events.install()
         self.lambdas.install()
         self._create_storage()
         self._create_queues_and_rules()
         self._create_functions()
         self._create_state_machine()
 
+    def _start_server(self, port: int) -> None:
+        """moto's ThreadedMotoServer in this process: its backends are the ones our in-process Lambda
+        invoke and S3 event patches act on. Clients (ours, Step Functions' own, the user's) use HTTP."""
+        from moto.core.config import default_user_config
+        from moto.server import ThreadedMotoServer
+
+        self._config_patch = patch.dict(default_user_config, MOTO_CONFIG)
+        self._config_patch.start()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.start()
+        host, bound = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{bound}"
+        self._set_env(
+            {
+                aws.ENDPOINT_ENV: self.endpoint_url,
+                # moto's Step Functions interpreter calls Lambda at localhost:MOTO_PORT outside mock_aws.
+                "MOTO_PORT": str(bound),
+                # Signing needs credentials; the server accepts any.
+                "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID") or "testing",
+                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY") or "testing",
+            }
+        )
+        aws.reset_clients()
+
     def stop(self) -> None:
         self.lambdas.uninstall()
+        s3events.uninstall()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+            self._config_patch.stop()
+            self._config_patch = None
+            self.endpoint_url = None
+            _reset_moto_backends()
         from pipeline.handlers import _wiring
 
         _wiring.reset()
@@ -128,7 +183,9 @@ class LocalRuntime:
             os.environ[key] = value
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.stack.region)  # type: ignore[call-overload]
+        return boto3.client(  # type: ignore[call-overload]
+            service, region_name=self.stack.region, endpoint_url=self.endpoint_url
+        )
 
     # ---------------------------------------------------------------- resources from template.yaml
     def _create_storage(self) -> None:

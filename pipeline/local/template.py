@@ -2,8 +2,8 @@
 
 The local runtime builds its moto resources from this, so names, keys, indexes, environment, handlers
 and the state machine definition have one source of truth. Only the intrinsics the template actually
-uses are resolved (Ref, Fn::Sub, Fn::GetAtt, Fn::Join, Fn::Select); anything else fails loudly rather
-than being guessed.
+uses are resolved (Ref, Fn::Sub, Fn::GetAtt, Fn::Join, Fn::Select, Fn::If and Conditions); anything else
+fails loudly rather than being guessed.
 """
 
 from __future__ import annotations
@@ -58,6 +58,9 @@ def load_template(path: Path) -> dict[str, Any]:
 _SUB_RE = re.compile(r"\$\{(!?)([^}]*)\}")
 
 
+NO_VALUE: Any = object()  # what ``!Ref AWS::NoValue`` resolves to: the property is dropped
+
+
 @dataclass
 class Stack:
     """A template plus the values a deployment would give it (stack name, account, parameters)."""
@@ -75,7 +78,34 @@ class Stack:
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
-        return dict(self.template["Resources"])
+        """Resources that a deployment with these parameters would create (``Condition`` honoured)."""
+        return {
+            k: v
+            for k, v in self.template["Resources"].items()
+            if "Condition" not in v or self.condition(str(v["Condition"]))
+        }
+
+    def condition(self, name: str) -> bool:
+        spec = self.template.get("Conditions", {}).get(name)
+        if spec is None:
+            raise TemplateError(f"unknown condition {name}")
+        return self._truth(spec)
+
+    def _truth(self, spec: Any) -> bool:
+        if isinstance(spec, dict) and len(spec) == 1:
+            ((key, arg),) = spec.items()
+            if key in ("Condition", "Fn::Condition"):  # the YAML tag !Condition loads as Fn::Condition
+                return self.condition(str(arg))
+            if key == "Fn::Equals":
+                left, right = (self.resolve(a) for a in arg)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self._truth(arg[0])
+            if key == "Fn::And":
+                return all(self._truth(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self._truth(a) for a in arg)
+        raise TemplateError(f"condition {spec!r} is not supported by the local runtime")
 
     def of_type(self, type_name: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v.get("Type") == type_name}
@@ -159,13 +189,18 @@ class Stack:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [r for r in (self.resolve(v) for v in value) if r is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
+            if key == "Ref" and arg == "AWS::NoValue":
+                return NO_VALUE
             if key == "Ref":
                 return self.ref(str(arg))
+            if key == "Fn::If":
+                name, when_true, when_false = arg
+                return self.resolve(when_true if self.condition(str(name)) else when_false)
             if key == "Fn::GetAtt":
                 logical, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
                 return self.get_att(str(logical), str(attribute))
@@ -180,7 +215,8 @@ class Stack:
                 return self.resolve(items)[int(index)]
             if key.startswith("Fn::"):
                 raise TemplateError(f"{key} is not supported by the local runtime")
-        return {k: self.resolve(v) for k, v in value.items()}
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
     def _sub(self, text: str, variables: Mapping[str, Any]) -> str:
         def repl(match: re.Match[str]) -> str:
@@ -200,7 +236,8 @@ class Stack:
     def function_environment(self, logical_id: str) -> dict[str, str]:
         env: dict[str, Any] = dict(self.globals_function.get("Environment", {}).get("Variables", {}))
         env.update(self.props(logical_id).get("Environment", {}).get("Variables", {}))
-        return {k: str(self.resolve(v)) for k, v in env.items()}
+        resolved = {k: self.resolve(v) for k, v in env.items()}
+        return {k: str(v) for k, v in resolved.items() if v is not NO_VALUE}
 
     def function_setting(self, logical_id: str, name: str, default: Any = None) -> Any:
         props = self.props(logical_id)

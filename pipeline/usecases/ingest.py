@@ -1,4 +1,10 @@
-"""Ingest: an S3 "Object Created" event becomes one ProcessAsset execution (exactly one per version)."""
+"""Ingest: an S3 event becomes one ProcessAsset execution (exactly one per object version or deletion).
+
+"Object Created" records the upload (UPLOADED) and starts its execution; "Object Deleted" starts an
+execution that unpublishes (the catalog write happens there, where operators see it). An upload event
+older than what the catalog holds (S3 ``sequencer`` order) starts nothing: a newer upload or a deletion
+of that path already won.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.catalog.model import Catalog, SourceRef
+from pipeline.catalog.model import Catalog, Claim, SourceRef
 from pipeline.errors import MalformedEventError, UnsafeKeyError
 from pipeline.keys import decode_event_key, execution_name, parse_key
 from pipeline.services import ExecutionStarter
@@ -20,6 +26,11 @@ class IngestOutcome:
     execution_arn: str
     started: bool
     rejected_reason: str | None = None
+    superseded: bool = False
+    action: str = "upload"
+
+
+DELETED = "Object Deleted"
 
 
 def parse_upload_event(event: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -56,7 +67,9 @@ def start_processing(
 ) -> IngestOutcome:
     bucket, raw_key, obj = parse_upload_event(event)
     version_id = obj.get("version-id") or obj.get("versionId")
-    key = resolve_key(store, bucket, raw_key, version_id)
+    deleted = event.get("detail-type") == DELETED
+    # A deleted key cannot be looked up; S3 encodes keys in events, so decoding is the rule there.
+    key = decode_event_key(raw_key) if deleted else resolve_key(store, bucket, raw_key, version_id)
     source = SourceRef(
         bucket=bucket,
         key=key,
@@ -65,18 +78,39 @@ def start_processing(
         size=int(obj["size"]) if obj.get("size") is not None else None,
         sequencer=obj.get("sequencer"),
     )
-    name = execution_name(bucket, key, version_id or source.etag)
+    action = "delete" if deleted else "upload"
+    name = execution_name(bucket, key, version_id or source.etag, action="deleted" if deleted else "")
     rejected: str | None = None
-    try:
-        asset = parse_key(key)
-    except UnsafeKeyError as exc:
-        # Still start the execution: Classify fails it with the same error, so the rejection is visible
-        # to operators in the console and recorded wherever the key allows.
-        rejected = str(exc)
+    payload_doc: dict[str, Any] = {"source": source.to_dict()}
+    if deleted:
+        payload_doc["deletion"] = {
+            "type": str(event["detail"].get("deletion-type") or "Delete Marker Created")
+        }
     else:
-        catalog.record_uploaded(asset.course_id, asset.asset_id, asset.path, source, name)
-    payload = json.dumps({"source": source.to_dict()}, sort_keys=True, separators=(",", ":"))
+        try:
+            asset = parse_key(key)
+        except UnsafeKeyError as exc:
+            # Still start the execution: Classify fails it with the same error, so the rejection is visible
+            # to operators in the console and recorded wherever the key allows.
+            rejected = str(exc)
+        else:
+            claim = catalog.record_uploaded(asset.course_id, asset.asset_id, asset.path, source, name)
+            if claim is Claim.SUPERSEDED:
+                return IngestOutcome(
+                    key=key,
+                    execution_name=name,
+                    execution_arn="",
+                    started=False,
+                    superseded=True,
+                    action=action,
+                )
+    payload = json.dumps(payload_doc, sort_keys=True, separators=(",", ":"))
     arn, started = starter.start(name, payload)
     return IngestOutcome(
-        key=key, execution_name=name, execution_arn=arn, started=started, rejected_reason=rejected
+        key=key,
+        execution_name=name,
+        execution_arn=arn,
+        started=started,
+        rejected_reason=rejected,
+        action=action,
     )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipeline.catalog.model import SourceRef
+from pipeline.catalog.events import asset_event, course_event
+from pipeline.catalog.model import AssetStatus, SourceRef
 from pipeline.errors import UnsafeKeyError
 from pipeline.keys import AssetKey, asset_id_for, parse_key
 from pipeline.services import Services
+from pipeline.usecases.delete import remove_stale_outputs
 from pipeline.usecases.video import discard_partial_video
 
 MAX_MESSAGE = 1000
@@ -36,20 +38,50 @@ def _merge_results(state: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     return outputs, details
 
 
-def record_asset(state: dict[str, Any], services: Services) -> dict[str, Any]:
+def record_asset(
+    state: dict[str, Any], services: Services, execution_arn: str | None = None
+) -> dict[str, Any]:
     source = SourceRef.from_dict(state["source"])
     asset = state["asset"]
     outputs, details = _merge_results(state)
     if "probe" in state:
         details["probe"] = state["probe"]
-    written = services.catalog.record_published(
-        asset["courseId"], asset["assetId"], source, asset["kind"], outputs, details
+    course_id, asset_id, kind = asset["courseId"], asset["assetId"], asset["kind"]
+    written = services.catalog.record_published(course_id, asset_id, source, kind, outputs, details)
+    if not written:
+        # A newer upload or a deletion of this path is recorded. If it was a deletion, what this
+        # execution just published must not outlive it.
+        removed = remove_stale_outputs(parse_key(source.key), kind, services)
+        return {"status": "SUPERSEDED", "assetId": asset_id, "outputs": 0, "removed": removed}
+    resources = [execution_arn] if execution_arn else []
+    services.events.publish(
+        "AssetPublished",
+        asset_event(
+            course_id=course_id,
+            asset_id=asset_id,
+            kind=kind,
+            path=str(asset.get("path") or ""),
+            status=AssetStatus.PUBLISHED,
+            source=source,
+            outputs=outputs,
+            execution_arn=execution_arn,
+        ),
+        resources,
     )
-    return {
-        "status": "PUBLISHED" if written else "SUPERSEDED",
-        "assetId": asset["assetId"],
-        "outputs": len(outputs),
-    }
+    course = details.get("course")
+    if kind == "manifest" and isinstance(course, dict) and not course.get("superseded"):
+        services.events.publish(
+            "CoursePublished",
+            course_event(
+                course_id=course_id,
+                course=course,
+                index=outputs[0] if outputs else None,
+                source=source,
+                execution_arn=execution_arn,
+            ),
+            resources,
+        )
+    return {"status": "PUBLISHED", "assetId": asset_id, "outputs": len(outputs)}
 
 
 def explain_error(error: dict[str, Any] | None) -> tuple[str, str]:
@@ -88,7 +120,9 @@ def _lenient_asset(key: str) -> AssetKey | None:
         return None
 
 
-def record_failure(state: dict[str, Any], services: Services) -> dict[str, Any]:
+def record_failure(
+    state: dict[str, Any], services: Services, execution_arn: str | None = None
+) -> dict[str, Any]:
     source = SourceRef.from_dict(state["source"])
     name, message = explain_error(state.get("error"))
     asset = _lenient_asset(source.key)
@@ -96,5 +130,24 @@ def record_failure(state: dict[str, Any], services: Services) -> dict[str, Any]:
     discarded = discard_partial_video(state, services) if asset is not None else 0
     if asset is not None:
         asset_id = (state.get("asset") or {}).get("assetId") or asset_id_for(asset.path)
-        recorded = services.catalog.record_failed(asset.course_id, asset_id, source, name, message)
+        kind = str((state.get("asset") or {}).get("kind") or "unknown")
+        recorded = services.catalog.record_failed(
+            asset.course_id, asset_id, source, name, message, execution_arn
+        )
+        if recorded:
+            services.events.publish(
+                "AssetFailed",
+                asset_event(
+                    course_id=asset.course_id,
+                    asset_id=asset_id,
+                    kind=kind,
+                    path=asset.path,
+                    status=AssetStatus.FAILED,
+                    source=source,
+                    outputs=[],
+                    execution_arn=execution_arn,
+                    error={"name": name, "message": message},
+                ),
+                [execution_arn] if execution_arn else [],
+            )
     return {"error": name, "message": message, "recorded": recorded, "discarded": discarded}

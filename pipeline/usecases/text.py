@@ -67,6 +67,7 @@ class CourseState:
         found: dict[str, LessonMeta] = {}
         for path, item in self.assets.items():
             lesson = (item.get("details") or {}).get("lesson")
+            # A deleted lesson the manifest still lists keeps its last title in the navigation.
             if item.get("kind") == "lesson" and isinstance(lesson, dict) and lesson.get("title"):
                 duration = lesson.get("durationS")
                 found[path] = LessonMeta(
@@ -80,6 +81,8 @@ class CourseState:
 def load_course(asset: AssetKey, services: Services) -> CourseState:
     items = services.catalog.course_items(asset.course_id)
     record = next((i for i in items if i.get("SK") == "COURSE"), None)
+    if record is not None and record.get("status") == "DELETED":
+        record = None  # course.yaml was deleted: lessons render on their own until a new one arrives
     assets = {str(i["path"]): i for i in items if str(i.get("SK", "")).startswith("ASSET#") and i.get("path")}
     prefix = asset.publish_prefix
     files = {
@@ -431,6 +434,48 @@ def _rerender(
         )
         pages.append(key)
     return meta, pages, failures
+
+
+def refresh_after_removal(asset: AssetKey, kind: str, services: Services) -> list[str]:
+    """Render again the pages that showed a deleted source; return the keys written.
+
+    A deleted lesson leaves every sibling's sidebar and pager and the index; a deleted manifest leaves
+    every lesson's navigation (they become standalone pages); a deleted image or video leaves the lessons
+    that embed it (their references, or the manifest's ``video:``), which now show it as missing.
+    """
+    course = load_course(asset, services)
+    course.files.discard(asset.path)
+    lang = str((course.record or {}).get("lang") or "en")
+    listed = {str(r["path"]): r for r in course.lesson_refs() if r.get("path") in course.files}
+    uploaded_lessons = {
+        path: item
+        for path, item in course.assets.items()
+        if item.get("kind") == "lesson" and item.get("status") == "PUBLISHED" and path in course.files
+    }
+    if kind == "lesson":
+        paths = list(listed)
+    elif kind == "manifest":
+        paths = list(uploaded_lessons)
+    else:
+        paths = [
+            path
+            for path, item in uploaded_lessons.items()
+            if asset.path in (((item.get("details") or {}).get("lesson") or {}).get("references") or [])
+        ]
+        for path, ref in listed.items():
+            video = ref.get("videoLink")
+            if (
+                video
+                and posixpath.normpath(posixpath.join(posixpath.dirname(path), str(video))) == asset.path
+            ):
+                paths.append(path)
+    refs = [listed.get(p) or {"path": p, "id": None} for p in dict.fromkeys(paths)]
+    meta, pages, _ = (
+        _rerender(services, course, refs, course.meta(), lang) if refs else (course.meta(), [], [])
+    )
+    if course.record is not None:
+        pages.append(_publish_index(services, asset, course, meta | _missing_meta(services, course, meta)))
+    return pages
 
 
 def _read_lesson(services: Services, key: str) -> bytes:

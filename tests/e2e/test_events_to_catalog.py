@@ -78,7 +78,8 @@ def test_failed_execution_shows_domain_error_in_history(runtime: LocalRuntime) -
     states = [
         e["stateEnteredEventDetails"]["name"] for e in runtime.history(arn) if "stateEnteredEventDetails" in e
     ]
-    assert states == ["Classify", "RecordFailure", "Failed"]
+    assert states == ["UploadOrDeletion", "Classify", "RecordFailure", "Failed"]
     item = DynamoCatalog(runtime.client("dynamodb"), runtime.catalog_table).course_items("ev-4")[0]
     assert item["status"] == "FAILED" and item["error"]["name"] == "InvalidMediaError"
+    assert item["executionArn"] == arn
     assert runtime.client("s3").head_object(Bucket=runtime.ingest_bucket, Key=key, VersionId=version)

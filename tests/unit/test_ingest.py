@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.catalog.model import SourceRef
+from pipeline.catalog.model import Claim, SourceRef
 from pipeline.errors import MalformedEventError
 from pipeline.storage import ObjectInfo
 from pipeline.usecases.ingest import start_processing
@@ -42,14 +42,15 @@ class FakeStore:
 
 
 class FakeCatalog:
-    def __init__(self) -> None:
+    def __init__(self, claim: Claim = Claim.WRITTEN) -> None:
         self.uploaded: list[tuple[str, str, str]] = []
+        self.claim = claim
 
     def record_uploaded(
         self, course_id: str, asset_id: str, path: str, source: SourceRef, execution_name: str
-    ) -> bool:
+    ) -> Claim:
         self.uploaded.append((course_id, path, execution_name))
-        return True
+        return self.claim
 
 
 class FakeStarter:
@@ -130,3 +131,33 @@ def test_unsafe_key_is_not_catalogued_but_still_runs_to_a_visible_failure() -> N
 def test_malformed_event_is_a_named_error() -> None:
     with pytest.raises(MalformedEventError, match="missing"):
         run({"detail": {"bucket": {}}}, set())
+
+
+def test_a_superseded_upload_starts_nothing() -> None:
+    starter = FakeStarter()
+    outcome = run(event("courses/c/a.md"), {"courses/c/a.md"}, FakeCatalog(Claim.SUPERSEDED), starter)
+    assert outcome.superseded and not outcome.started and starter.started == {}
+
+
+def test_a_duplicate_upload_still_starts_its_execution_idempotently() -> None:
+    """The first delivery may have recorded UPLOADED and died before StartExecution: start it now."""
+    starter = FakeStarter()
+    outcome = run(event("courses/c/a.md"), {"courses/c/a.md"}, FakeCatalog(Claim.DUPLICATE), starter)
+    assert outcome.started and len(starter.started) == 1
+
+
+def test_a_deletion_starts_an_unpublish_execution_without_touching_the_catalog() -> None:
+    catalog, starter = FakeCatalog(), FakeStarter()
+    ev = event("courses/c/my+notes.md", "dm-1")
+    ev["detail-type"] = "Object Deleted"
+    ev["detail"]["deletion-type"] = "Delete Marker Created"
+    del ev["detail"]["object"]["size"], ev["detail"]["object"]["etag"]
+    outcome = run(ev, set(), catalog, starter)
+    assert outcome.action == "delete" and outcome.started and catalog.uploaded == []
+    assert outcome.key == "courses/c/my notes.md"
+    assert outcome.execution_name.startswith("deleted-my-notes-md-")
+    payload = json.loads(starter.started[outcome.execution_name])
+    assert payload["deletion"] == {"type": "Delete Marker Created"}
+    assert payload["source"]["versionId"] == "dm-1"
+    upload = run(event("courses/c/my+notes.md", "dm-1"), {"courses/c/my notes.md"}, starter=starter)
+    assert upload.execution_name != outcome.execution_name

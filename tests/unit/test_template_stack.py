@@ -245,7 +245,7 @@ def test_join_and_select(stack: Stack) -> None:
     "value",
     [
         {"Fn::ImportValue": "shared-bucket"},
-        {"Fn::If": ["IsProd", "a", "b"]},
+        {"Fn::GetAZs": ""},
         {"Fn::Split": [",", "a,b"]},
         {"Nested": [{"Fn::Base64": "x"}]},
     ],
@@ -298,3 +298,48 @@ def test_function_settings_fall_back_to_globals(stack: Stack) -> None:
     assert stack.function_setting("Worker", "Timeout") == 60
     assert stack.function_setting("Worker", "EphemeralStorage", "none") == "none"
     assert stack.function_setting("Plain", "Handler") == "pkg.plain.handler"
+
+
+def test_conditions_choose_values_and_drop_resources(tmp_path: Path) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        """
+Parameters:
+  EnableCache: {Type: String, Default: "false"}
+Conditions:
+  UseCache: !Equals [!Ref EnableCache, "true"]
+  NoCache: !Not [!Condition UseCache]
+Resources:
+  Cache:
+    Type: AWS::SQS::Queue
+    Condition: UseCache
+    Properties: {QueueName: cache}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: fn
+      Environment:
+        Variables:
+          CACHE: !If [UseCache, enabled, !Ref AWS::NoValue]
+          MODE: !If [NoCache, direct, cached]
+""",
+        encoding="utf-8",
+    )
+    off = Stack.from_file(template)
+    assert "Cache" not in off.resources and "Fn" in off.resources
+    assert off.function_environment("Fn") == {"MODE": "direct"}
+    on = Stack.from_file(template, parameters={"EnableCache": "true"})
+    assert "Cache" in on.resources
+    assert on.function_environment("Fn") == {"CACHE": "enabled", "MODE": "cached"}
+    with pytest.raises(TemplateError, match="unknown condition"):
+        off.resolve({"Fn::If": ["IsProd", "a", "b"]})
+
+
+def test_the_real_template_without_dax_creates_no_dax_resources() -> None:
+    stack = Stack.from_file(Path(__file__).resolve().parents[2] / "template.yaml")
+    assert not [k for k, v in stack.resources.items() if v["Type"].startswith("AWS::DAX::")]
+    assert "DAX_ENDPOINT" not in stack.function_environment("CatalogApiFunction")
+    dax = Stack.from_file(
+        Path(__file__).resolve().parents[2] / "template.yaml", parameters={"EnableDax": "true"}
+    )
+    assert {"DaxCluster", "DaxSubnetGroup", "DaxParameterGroup", "DaxRole"} <= set(dax.resources)

@@ -1,0 +1,278 @@
+"""The stack commands of ``coursepipe``: ``up`` serves the local stack; ``upload``, ``executions`` and
+``catalog`` are its clients (and a deployed stack's, with ``--stack``).
+
+Contracts: ``up [--aws-port 4566] [--http-port 8080]`` prints the endpoints and resource names and, with
+``--json``, exactly one JSON line on stdout once ready; Ctrl-C or SIGTERM stops it with exit 0.
+``upload PATH... --course ID [--endpoint URL | --stack NAME] [--no-wait] [--json]``, ``executions
+[--course ID] [--json]`` and ``catalog [COURSE_ID] [--json]``: with ``--json`` exactly one JSON document
+on stdout; exit 0 ok, 1 when an execution failed (``upload``) or the course is unknown (``catalog``),
+2 on usage errors or an unreachable stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from pipeline.local.target import DEFAULT_AWS_PORT, StackTarget, TargetError
+
+
+def _console() -> Console:
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("which stack (default: the local one `coursepipe up` serves)")
+    group.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help=f"AWS endpoint of a local stack (default COURSEPIPE_ENDPOINT_URL or http://127.0.0.1:{DEFAULT_AWS_PORT})",
+    )
+    group.add_argument(
+        "--stack", metavar="NAME", help="a stack deployed with `sam deploy` (reads its outputs)"
+    )
+    group.add_argument("--profile", metavar="NAME", help="AWS profile for --stack")
+    group.add_argument("--region", metavar="REGION", help="AWS region for --stack")
+
+
+def add_parsers(sub: Any) -> None:
+    up = sub.add_parser(
+        "up",
+        help="run the local stack in the foreground (AWS endpoint + catalog API + site) until Ctrl-C",
+        description="Serve the local stack on 127.0.0.1: moto (S3, SQS, EventBridge, DynamoDB, Lambda, "
+        "Step Functions) on --aws-port for the aws CLI and SDKs, and the catalog API (/catalog/...) and "
+        "published site (/courses/...) on --http-port. Uploads by any client run the pipeline.",
+    )
+    up.add_argument("--aws-port", type=int, default=DEFAULT_AWS_PORT, metavar="P", help="default 4566")
+    up.add_argument("--http-port", type=int, default=8080, metavar="Q", help="default 8080")
+    up.add_argument("--json", action="store_true", help="print the endpoints as one JSON line when ready")
+    up.add_argument("--verbose", action="store_true", help="show handler logs on stderr")
+
+    upl = sub.add_parser("upload", help="upload files or folders to a running stack and follow them")
+    upl.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (folders recursively)")
+    upl.add_argument("--course", required=True, metavar="ID", help="course id, e.g. intro-to-hls")
+    upl.add_argument("--bucket", metavar="NAME", help="ingest bucket (default: from the template or --stack)")
+    upl.add_argument("--no-wait", action="store_true", help="upload and return without following executions")
+    upl.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    _target_options(upl)
+
+    exe = sub.add_parser("executions", help="list ProcessAsset executions: status, duration, error")
+    exe.add_argument("--course", metavar="ID", help="only this course's files")
+    exe.add_argument("--limit", type=int, default=50, metavar="N", help="newest N (default 50)")
+    exe.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    _target_options(exe)
+
+    cat = sub.add_parser("catalog", help="print the catalog: all courses, or one course's lessons and assets")
+    cat.add_argument("course_id", nargs="?", metavar="COURSE_ID")
+    cat.add_argument("--include-deleted", action="store_true", help="also list DELETED assets")
+    cat.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    _target_options(cat)
+
+
+def _target(args: argparse.Namespace, bucket: str | None = None) -> StackTarget:
+    from pipeline.local.target import check_reachable, resolve_target
+
+    target = resolve_target(
+        endpoint=args.endpoint, stack=args.stack, profile=args.profile, region=args.region, bucket=bucket
+    )
+    check_reachable(target)
+    return target
+
+
+def run(args: argparse.Namespace) -> int | None:
+    """Run a stack command; None when ``args.command`` is not one of them."""
+    handlers = {"up": _up, "upload": _upload, "executions": _executions, "catalog": _catalog}
+    handler = handlers.get(args.command)
+    if handler is None:
+        return None
+    try:
+        return handler(args)
+    except TargetError as exc:
+        print(f"coursepipe: error: {exc}", file=sys.stderr)
+        return 2
+
+
+# ---------------------------------------------------------------- up
+def _up(args: argparse.Namespace) -> int:
+    from pipeline.local.up import LocalStack, PortInUseError, run_forever
+
+    err = _err()
+
+    def announce(info: dict[str, Any]) -> None:
+        if args.json:
+            sys.stdout.write(json.dumps(info) + "\n")
+            sys.stdout.flush()
+            return
+        out = _console()
+        out.print("[bold green]coursepipe up[/]: local stack ready (state lives until Ctrl-C)")
+        table = Table(show_header=False, box=None, pad_edge=False)
+        table.add_column(style="bold")
+        table.add_column(overflow="fold")
+        for label, key in (
+            ("AWS endpoint", "awsEndpoint"),
+            ("catalog API", "catalogApi"),
+            ("site", "site"),
+            ("region", "region"),
+            ("ingest bucket", "ingestBucket"),
+            ("publish bucket", "publishBucket"),
+            ("catalog table", "catalogTable"),
+            ("state machine", "stateMachineArn"),
+        ):
+            table.add_row(label, str(info[key]))
+        out.print(table)
+        out.print(
+            "\nTry:\n"
+            f"  coursepipe upload ./my-course --course my-course\n"
+            f"  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws --endpoint-url {info['awsEndpoint']} "
+            f"s3 cp lesson.md s3://{info['ingestBucket']}/courses/my-course/lessons/lesson.md\n"
+            f"  curl {info['catalogApi']}\n"
+        )
+        sys.stdout.flush()
+
+    stack = LocalStack(
+        aws_port=args.aws_port,
+        http_port=args.http_port,
+        log_level="INFO" if args.verbose else "ERROR",
+        on_ingest_failure=lambda message: err.print(f"[red]{escape(message)}[/]"),
+    )
+    try:
+        run_forever(stack, announce)
+    except PortInUseError as exc:
+        print(f"coursepipe: error: {exc}", file=sys.stderr)
+        return 2
+    err.print("coursepipe up: stopped")
+    return 0
+
+
+# ---------------------------------------------------------------- upload
+def _upload(args: argparse.Namespace) -> int:
+    from pipeline.cli import collect_uploads
+    from pipeline.local.remote import upload
+
+    uploads = collect_uploads(args.paths, args.course)
+    target = _target(args, bucket=args.bucket)
+    err = _err()
+    err.print(f"uploading {len(uploads)} files to {escape(target.describe())}")
+
+    def progress(key: str, state: str, elapsed: float) -> None:
+        err.print(f"[dim]{elapsed:6.1f}s[/] {escape(key.split('/', 2)[2])} [cyan]{escape(state)}[/]")
+
+    followed = upload(target, uploads, wait=not args.no_wait, progress=progress)
+    failed = [f for f in followed if f.status not in ("SUCCEEDED", "PENDING")]
+    if args.json:
+        doc = {
+            "course": args.course,
+            "bucket": target.ingest_bucket,
+            "executions": [f.to_dict() for f in followed],
+        }
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    elif not args.no_wait:
+        table = Table(title=f"course {args.course}")
+        for col in ("file", "status", "time", "error"):
+            table.add_column(col, overflow="fold")
+        for f in followed:
+            style = "green" if f.status == "SUCCEEDED" else "red"
+            secs = f"{f.duration_ms / 1000:.1f}s" if f.duration_ms is not None else "-"
+            error = f"{f.error}: {f.cause}" if f.error else ""
+            table.add_row(escape(f.key.split("/", 2)[2]), f"[{style}]{f.status}[/]", secs, escape(error))
+        _console().print(table)
+    return 1 if failed else 0
+
+
+# ---------------------------------------------------------------- executions
+def _executions(args: argparse.Namespace) -> int:
+    from pipeline.local.remote import list_executions
+
+    found = list_executions(_target(args), course=args.course, limit=args.limit)
+    if args.json:
+        sys.stdout.write(json.dumps({"executions": found}, indent=2, ensure_ascii=False) + "\n")
+        return 0
+    table = Table(title="ProcessAsset executions (newest first)")
+    for col in ("name", "file", "status", "started", "duration", "error"):
+        table.add_column(col, overflow="fold")
+    for e in found:
+        style = {"SUCCEEDED": "green", "RUNNING": "cyan"}.get(e["status"], "red")
+        error = f"{e['error']}: {e['cause']}" if e.get("error") else ""
+        table.add_row(
+            e["name"],
+            escape(e["key"].split("/", 2)[-1]),
+            f"[{style}]{e['status']}[/]",
+            e["startDate"][:19].replace("T", " "),
+            f"{e['durationMs'] / 1000:.1f}s",
+            escape(error[:300]),
+        )
+    _console().print(table)
+    return 0
+
+
+# ---------------------------------------------------------------- catalog
+def _catalog(args: argparse.Namespace) -> int:
+    from pipeline.catalog.reader import CatalogReader, CatalogRequestError
+
+    target = _target(args)
+    reader = CatalogReader(target.client("dynamodb"), target.catalog_table)
+    try:
+        if args.course_id:
+            query = {"includeDeleted": "true"} if args.include_deleted else {}
+            doc = reader.course(args.course_id, query)
+        else:
+            courses: list[dict[str, Any]] = []
+            token: str | None = None
+            while True:
+                page = reader.list_courses({"limit": "100", **({"nextToken": token} if token else {})})
+                courses += page["courses"]
+                token = page["nextToken"]
+                if not token:
+                    break
+            doc = {"courses": courses}
+    except CatalogRequestError as exc:
+        print(f"coursepipe: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        return 0
+    out = _console()
+    if not args.course_id:
+        table = Table(title="courses")
+        for col in ("course", "title", "lessons", "status", "index", "updated"):
+            table.add_column(col, overflow="fold")
+        for c in doc["courses"]:
+            table.add_row(
+                c["courseId"], escape(str(c.get("title"))), str(c.get("lessonCount")), c["status"],
+                str(c.get("index") or "-"), str(c.get("updatedAt") or "")[:19],
+            )  # fmt: skip
+        out.print(table)
+        return 0
+    course = doc["course"]
+    out.print(f"[bold]{escape(str(course.get('title')))}[/] ({course['courseId']}, {course['status']})")
+    lessons = Table(title="lessons (manifest order)")
+    for col in ("section", "lesson", "status", "page", "video"):
+        lessons.add_column(col, overflow="fold")
+    for section in doc["sections"]:
+        for lesson in section["lessons"]:
+            video = lesson.get("video") or {}
+            lessons.add_row(
+                escape(section["title"]), escape(str(lesson.get("title"))), lesson["status"],
+                str(lesson.get("page") or "-"),
+                f"{video.get('status')} {video.get('master') or ''}".strip() if video else "-",
+            )  # fmt: skip
+    out.print(lessons)
+    assets = Table(title="assets")
+    for col in ("path", "kind", "status", "entry / error"):
+        assets.add_column(col, overflow="fold")
+    for a in doc["assets"]:
+        error = a.get("error") or {}
+        detail = f"{error.get('name')}: {error.get('message')}" if error else str(a.get("entry") or "-")
+        assets.add_row(escape(a["path"]), str(a.get("kind")), a["status"], escape(detail))
+    out.print(assets)
+    return 0

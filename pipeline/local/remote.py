@@ -1,0 +1,176 @@
+"""Client side of a running stack: upload files, follow their executions, list executions.
+
+Works the same against ``coursepipe up`` and a deployed stack: it only uses S3 and Step Functions APIs
+and the pipeline's deterministic execution names (``keys.execution_name``), so it knows which execution
+an upload starts without being told.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline.keys import execution_name
+from pipeline.local.run import Upload, upload_wave
+from pipeline.local.target import StackTarget
+
+Progress = Callable[[str, str, float], None]
+# How long an upload may wait for its execution to appear (the ingest queue is polled every ~0.5 s
+# locally; on AWS the SQS batching window is 1 s) before it is reported as not started.
+START_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Followed:
+    key: str
+    name: str
+    arn: str
+    status: str = "PENDING"
+    state: str = "Queued"
+    error: str | None = None
+    cause: str | None = None
+    duration_ms: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "executionArn": self.arn,
+            "status": self.status,
+            "error": self.error,
+            "cause": self.cause,
+            "durationMs": self.duration_ms,
+        }
+
+
+def execution_arn(target: StackTarget, name: str) -> str:
+    return target.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+
+def put_file(target: StackTarget, s3: Any, item: Upload) -> str | None:
+    """Upload one file (multipart above 8 MB, as the aws CLI does); return the new object version."""
+    s3.upload_file(str(item.path), target.ingest_bucket, item.key)
+    head = s3.head_object(Bucket=target.ingest_bucket, Key=item.key)
+    version: str | None = head.get("VersionId")
+    return version
+
+
+def _current_state(sfn: Any, arn: str) -> str:
+    events = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=25)["events"]
+    for event in events:
+        details = event.get("stateEnteredEventDetails")
+        if details:
+            return str(details["name"])
+    return "Starting"
+
+
+def follow(
+    target: StackTarget,
+    followed: list[Followed],
+    progress: Progress | None = None,
+    poll_s: float = 0.5,
+    timeout_s: float = 3600.0,
+) -> None:
+    """Poll until every execution has ended (or never started); report state changes as they happen."""
+    sfn = target.client("stepfunctions")
+    started = time.monotonic()
+    pending = list(followed)
+    while pending:
+        for item in list(pending):
+            try:
+                desc = sfn.describe_execution(executionArn=item.arn)
+            except sfn.exceptions.ExecutionDoesNotExist:
+                if time.monotonic() - started > START_TIMEOUT_S:
+                    item.status, item.error = "NOT_STARTED", "IngestError"
+                    item.cause = (
+                        "no execution started for this upload: a newer upload or deletion of the path "
+                        "is already recorded, or the ingest queue is not being polled (see the DLQ)"
+                    )
+                    pending.remove(item)
+                continue
+            status = str(desc["status"])
+            state = status if status != "RUNNING" else _current_state(sfn, item.arn)
+            if state != item.state and progress is not None:
+                progress(item.key, state, time.monotonic() - started)
+            item.state, item.status = state, status
+            if status != "RUNNING":
+                item.error, item.cause = desc.get("error"), desc.get("cause")
+                if desc.get("stopDate"):
+                    item.duration_ms = int((desc["stopDate"] - desc["startDate"]).total_seconds() * 1000)
+                pending.remove(item)
+        if pending:
+            if time.monotonic() - started > timeout_s:
+                raise TimeoutError(f"{len(pending)} executions still running after {timeout_s:.0f} s")
+            time.sleep(poll_s)
+
+
+def upload(
+    target: StackTarget,
+    uploads: Sequence[Upload],
+    *,
+    wait: bool = True,
+    progress: Progress | None = None,
+) -> list[Followed]:
+    """Upload in two waves (manifest and images first, so lessons find them published) and, with
+    ``wait``, follow each wave's executions before the next, like ``coursepipe process`` does."""
+    s3 = target.client("s3")
+    results: list[Followed] = []
+    for wave in (0, 1):
+        batch = [u for u in uploads if upload_wave(u.key) == wave]
+        current: list[Followed] = []
+        for item in batch:
+            version = put_file(target, s3, item)
+            name = execution_name(target.ingest_bucket, item.key, version)
+            current.append(Followed(item.key, name, execution_arn(target, name)))
+            if progress is not None:
+                progress(item.key, "uploaded", 0.0)
+        if wait:
+            follow(target, current, progress)
+        results += current
+    return results
+
+
+def list_executions(target: StackTarget, course: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Newest first, like the console's list; each with its file (from the execution input) and error."""
+    sfn = target.client("stepfunctions")
+    summaries = [
+        e
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=target.state_machine_arn)
+        for e in page["executions"]
+    ]
+    summaries.sort(key=lambda e: e["startDate"], reverse=True)
+    found: list[dict[str, Any]] = []
+    for summary in summaries:
+        if len(found) >= limit:
+            break
+        desc = sfn.describe_execution(executionArn=summary["executionArn"])
+        key = _input_key(desc.get("input"))
+        if course and not key.startswith(f"courses/{course}/"):
+            continue
+        start = desc["startDate"]
+        end = desc.get("stopDate") or datetime.now(UTC)
+        found.append(
+            {
+                "name": desc["name"],
+                "executionArn": desc["executionArn"],
+                "key": key,
+                "action": "delete" if desc["name"].startswith("deleted-") else "upload",
+                "status": desc["status"],
+                "startDate": start.isoformat(),
+                "durationMs": int((end - start).total_seconds() * 1000),
+                "error": desc.get("error"),
+                "cause": desc.get("cause"),
+            }
+        )
+    return found
+
+
+def _input_key(raw: str | None) -> str:
+    try:
+        return str(json.loads(raw or "{}")["source"]["key"])
+    except (ValueError, KeyError, TypeError):
+        return ""

@@ -1,0 +1,166 @@
+"""``coursepipe up``: the local stack as a long-running service, so it can be used like a deployed one.
+
+On 127.0.0.1: moto in server mode on the AWS port (S3, SQS, EventBridge, DynamoDB, Lambda, Step
+Functions: the aws CLI, boto3 or any SDK with ``--endpoint-url`` reach it) and our HTTP front on the HTTP
+port (the catalog API at ``/catalog/...`` through the same Lambda handler the template deploys behind API
+Gateway; the published tree at ``/courses/...``). A poller plays the SQS -> ingest Lambda mapping, so an
+upload by any client goes S3 -> EventBridge -> SQS -> ingest -> Step Functions, as on AWS.
+"""
+
+from __future__ import annotations
+
+import errno
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.local.front import HttpFront, lambda_route, s3_route
+from pipeline.local.runtime import LocalRuntime
+from pipeline.local.target import DEFAULT_AWS_PORT
+
+DEFAULT_HTTP_PORT = 8080
+POLL_IDLE_S = 0.5
+API_FUNCTION_ID = "CatalogApiFunction"
+
+
+class PortInUseError(Exception):
+    """A port ``up`` needs is taken; the message names the option that moves it."""
+
+
+def ensure_free(port: int, option: str) -> None:
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(
+                    f"port {port} on 127.0.0.1 is in use (another `coursepipe up`, or LocalStack?): "
+                    f"stop it or pass {option} with a free port"
+                ) from exc
+            raise
+
+
+@dataclass
+class LocalStack:
+    """The runtime in server mode + the HTTP front + the queue poller, started and stopped together."""
+
+    aws_port: int = DEFAULT_AWS_PORT
+    http_port: int = DEFAULT_HTTP_PORT
+    log_level: str = "WARNING"
+    on_ingest_failure: Callable[[str], None] | None = None
+    runtime: LocalRuntime = field(init=False)
+    front: HttpFront | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _poller: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        self.runtime = LocalRuntime(parameters={"LogLevel": self.log_level}, server_port=self.aws_port)
+
+    def start(self) -> LocalStack:
+        ensure_free(self.aws_port, "--aws-port")
+        ensure_free(self.http_port, "--http-port")
+        self.runtime.start()
+        try:
+            stack = self.runtime.stack
+            api = self.runtime.lambdas.spec(stack.physical_name(API_FUNCTION_ID))
+            self.front = HttpFront(
+                "127.0.0.1",
+                self.http_port,
+                routes=[
+                    (
+                        "/catalog",
+                        lambda_route(
+                            api.handler,
+                            api.name,
+                            memory_mb=api.memory_mb,
+                            timeout_s=api.timeout_s,
+                            region=stack.region,
+                            account_id=stack.account_id,
+                        ),
+                    ),
+                    ("/courses", s3_route(lambda: self.runtime.client("s3"), self.runtime.publish_bucket)),
+                ],
+            ).start()
+            self._poller = threading.Thread(target=self._poll, name="coursepipe-ingest-poller", daemon=True)
+            self._poller.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _poll(self) -> None:
+        """The SQS -> Lambda event source mapping of the ingest function, for as long as the stack runs."""
+        reported = 0
+        while not self._stop.is_set():
+            try:
+                delivered = self.runtime.pump()
+            except Exception as exc:  # keep polling: one bad batch must not stop ingestion
+                if self.on_ingest_failure is not None:
+                    self.on_ingest_failure(f"ingest poll failed: {exc}")
+                delivered = 0
+            failures = self.runtime.ingest_failures
+            if self.on_ingest_failure is not None:
+                for failure in failures[reported:]:
+                    self.on_ingest_failure(
+                        f"ingest failed for message {failure.message_id}: {failure.reason}"
+                    )
+            reported = len(failures)
+            if not delivered:
+                self._stop.wait(POLL_IDLE_S)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(timeout=30)
+            self._poller = None
+        if self.front is not None:
+            self.front.stop()
+            self.front = None
+        self.runtime.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def describe(self) -> dict[str, Any]:
+        rt = self.runtime
+        assert self.front is not None
+        return {
+            "awsEndpoint": rt.endpoint_url,
+            "httpFront": self.front.url,
+            "catalogApi": f"{self.front.url}/catalog/courses",
+            "site": f"{self.front.url}/courses/",
+            "region": rt.stack.region,
+            "ingestBucket": rt.ingest_bucket,
+            "publishBucket": rt.publish_bucket,
+            "catalogTable": rt.catalog_table,
+            "stateMachineArn": rt.state_machine_arn,
+        }
+
+
+def run_forever(stack: LocalStack, announce: Callable[[dict[str, Any]], None]) -> None:
+    """Start, announce, and block until Ctrl-C or SIGTERM; always stop cleanly."""
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        with stack:
+            announce(stack.describe())
+            while not stopping.is_set():
+                time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,116 @@
+"""Deleting a source: its outputs leave the publish bucket, the catalog says DELETED, pages that showed it
+are rendered again, and nothing else is touched.
+
+The catalog write comes first and decides: a deletion older than the recorded upload (S3 ``sequencer``)
+is refused and changes nothing, so a late "Object Deleted" can never take down a newer upload. Removal
+then only takes objects written before that claim: a re-upload that is already being processed publishes
+after the claim, and its files stay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from typing import Any
+
+from pipeline import layout
+from pipeline.catalog.events import asset_event
+from pipeline.catalog.model import AssetStatus, SourceRef
+from pipeline.errors import UnsafeKeyError
+from pipeline.keys import AssetKey, parse_key
+from pipeline.services import Services
+from pipeline.usecases.text import refresh_after_removal
+
+MANIFEST_NAMES = ("course.yaml", "course.yml")
+
+
+def kind_of(path: str, recorded: str | None) -> str:
+    """The kind the catalog recorded; for a file deleted before Classify ran, its extension decides."""
+    if recorded:
+        return recorded
+    name = posixpath.basename(path).lower()
+    ext = posixpath.splitext(name)[1]
+    if name in MANIFEST_NAMES:
+        return "manifest"
+    if ext in (".md", ".markdown"):
+        return "lesson"
+    if ext in layout.IMAGE_EXTENSIONS:
+        return "image"
+    if ext in layout.AUDIO_EXTENSIONS:
+        return "audio"
+    if ext in layout.VIDEO_EXTENSIONS:
+        return "video"
+    return "unknown"
+
+
+def published_keys(services: Services, asset: AssetKey, kind: str, before: dt.datetime | None) -> list[str]:
+    """Everything the asset published (by its own prefixes, not only the outputs list, which names entry
+    points but not every segment), optionally only objects written before ``before``."""
+    bucket = services.settings.publish_bucket
+    prefix = asset.publish_prefix
+    aid = asset.asset_id
+    keys: list[str] = []
+    for folder in (layout.media_dir(aid), layout.image_dir(aid)):
+        keys += services.store.list_keys(bucket, f"{prefix}{folder}/", modified_before=before)
+    page = prefix + layout.lesson_page(aid)
+    keys += [k for k in services.store.list_keys(bucket, page, modified_before=before) if k == page]
+    if kind == "manifest":
+        index = prefix + layout.course_index()
+        keys += [k for k in services.store.list_keys(bucket, index, modified_before=before) if k == index]
+    return keys
+
+
+def unpublish_asset(
+    source: SourceRef, deletion: dict[str, Any], execution_arn: str | None, services: Services
+) -> dict[str, Any]:
+    try:
+        asset = parse_key(source.key)
+    except UnsafeKeyError as exc:
+        # Such a key was refused on upload, so nothing of it was ever published.
+        return {"status": "IGNORED", "reason": str(exc)}
+    permanent = str(deletion.get("type", "")).lower().startswith("permanently")
+    claimed_at = dt.datetime.now(dt.UTC)
+    old = services.catalog.record_deleted(
+        asset.course_id, asset.asset_id, asset.path, source, permanent=permanent
+    )
+    if old is None:
+        return {"status": "SUPERSEDED", "assetId": asset.asset_id}
+    kind = kind_of(asset.path, old.get("kind"))
+    if kind == "manifest":
+        services.catalog.mark_course_deleted(asset.course_id, source)
+    removed = published_keys(services, asset, kind, claimed_at)
+    services.store.delete_keys(services.settings.publish_bucket, removed)
+    pages = refresh_after_removal(asset, kind, services)
+    outputs = [str(o) for o in (old.get("removedOutputs") or old.get("outputs") or [])]
+    services.events.publish(
+        "AssetDeleted",
+        asset_event(
+            course_id=asset.course_id,
+            asset_id=asset.asset_id,
+            kind=kind,
+            path=asset.path,
+            status=AssetStatus.DELETED,
+            source=source,
+            outputs=outputs,
+            execution_arn=execution_arn,
+        ),
+        resources=[execution_arn] if execution_arn else [],
+    )
+    return {
+        "status": "DELETED",
+        "assetId": asset.asset_id,
+        "kind": kind,
+        "removed": len(removed),
+        "pagesRefreshed": len(pages),
+    }
+
+
+def remove_stale_outputs(asset: AssetKey, kind: str, services: Services) -> int:
+    """An execution that finished after its file was deleted published into a removed asset: take its
+    files down again. Only while the catalog still says DELETED (a newer upload would have changed it)."""
+    current = services.catalog.get_asset(asset.course_id, asset.asset_id)
+    if not current or current.get("status") != AssetStatus.DELETED.value:
+        return 0
+    doomed = published_keys(services, asset, kind, None)
+    services.store.delete_keys(services.settings.publish_bucket, doomed)
+    return len(doomed)
