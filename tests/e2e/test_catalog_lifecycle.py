@@ -221,6 +221,10 @@ def test_the_same_s3_event_ten_times_changes_nothing(runtime: LocalRuntime) -> N
     settle(runtime)
     assert runtime.ingest_failures == []
     assert snapshot(runtime) == before
+    # Powertools Idempotency recorded the event once; the redeliveries were answered from that record.
+    table = runtime.stack.physical_name("IdempotencyTable")
+    records = runtime.client("dynamodb").scan(TableName=table)["Items"]
+    assert len(records) == 1 and records[0]["status"]["S"] == "COMPLETED"
 
 
 def test_an_older_upload_event_delivered_late_starts_nothing(runtime: LocalRuntime) -> None:
