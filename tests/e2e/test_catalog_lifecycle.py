@@ -192,13 +192,21 @@ def test_events_deletion_and_reupload(
     assert f"lessons/{two_href}" in page(runtime, f"courses/{COURSE}/index.html")
 
 
-def captured_event(runtime: LocalRuntime, key: str, body: bytes) -> str:
-    """Upload and return the S3 event body as the ingest queue received it (left in the queue)."""
+def captured_event(runtime: LocalRuntime, key: str, body: bytes, *, hold: bool = False) -> str:
+    """Upload and return the S3 event body as the ingest queue received it; ``hold`` takes it out of the
+    queue (to deliver it later, out of order), otherwise it stays there."""
     runtime.upload(key, body)
     sqs = runtime.client("sqs")
     url = runtime.mappings[0].queue_url
     message = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]
+    if hold:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return str(message["Body"])
+
+
+def deliver(runtime: LocalRuntime, body: str) -> None:
+    runtime.client("sqs").send_message(QueueUrl=runtime.mappings[0].queue_url, MessageBody=body)
+    settle(runtime)
 
 
 def snapshot(runtime: LocalRuntime) -> tuple[Any, ...]:
@@ -229,34 +237,22 @@ def test_the_same_s3_event_ten_times_changes_nothing(runtime: LocalRuntime) -> N
 
 def test_an_older_upload_event_delivered_late_starts_nothing(runtime: LocalRuntime) -> None:
     key = f"courses/{COURSE}/lessons/two.md"
-    old_event = captured_event(runtime, key, b"# Old\n")
-    sqs = runtime.client("sqs")
-    url = runtime.mappings[0].queue_url
-    # Take the old event out of the queue, let the newer upload be processed, then deliver the old one.
-    message = sqs.receive_message(QueueUrl=url)["Messages"][0]
-    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    # Hold the old event back, let the newer upload be processed, then deliver the old one.
+    old_event = captured_event(runtime, key, b"# Old\n", hold=True)
     runtime.upload(key, b"# New\n")
     settle(runtime)
     before = snapshot(runtime)
-    sqs.send_message(QueueUrl=url, MessageBody=old_event)
-    runtime.pump()
-    settle(runtime)
+    deliver(runtime, old_event)
     assert snapshot(runtime) == before
     assert assets(runtime)["lessons/two.md"]["details"]["lesson"]["title"] == "New"
 
 
 def test_a_deletion_delivered_before_the_upload_it_removes_wins(runtime: LocalRuntime) -> None:
     key = f"courses/{COURSE}/lessons/three.md"
-    upload_event = captured_event(runtime, key, b"# Three\n")
-    sqs = runtime.client("sqs")
-    url = runtime.mappings[0].queue_url
-    message = sqs.receive_message(QueueUrl=url)["Messages"][0]
-    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    upload_event = captured_event(runtime, key, b"# Three\n", hold=True)
     runtime.client("s3").delete_object(Bucket=runtime.ingest_bucket, Key=key)
     settle(runtime)
     assert assets(runtime)["lessons/three.md"]["status"] == "DELETED"
-    sqs.send_message(QueueUrl=url, MessageBody=upload_event)
-    runtime.pump()
-    settle(runtime)
+    deliver(runtime, upload_event)
     assert assets(runtime)["lessons/three.md"]["status"] == "DELETED"
     assert not [k for k in published(runtime) if k.endswith(f"{asset_id_for('lessons/three.md')}.html")]
