@@ -8,6 +8,7 @@ asset, just a stale execution.
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
@@ -84,6 +85,8 @@ class DynamoCatalog:
             names["#seq"] = "sequencer"
         if "#ver" in condition:
             names["#ver"] = "sourceVersion"
+        if "#st" in condition:
+            names["#st"] = "status"
         try:
             resp = self._db.update_item(
                 TableName=self._table,
@@ -165,7 +168,7 @@ class DynamoCatalog:
             executionName=execution_name,
             uploadedAt=now_iso(),
             # A re-upload starts clean: the previous version's error or deletion no longer applies.
-            remove=("error", "deletedAt", "removedOutputs"),
+            remove=("error", "failedAt", "deletedAt", "removedOutputs", "deletion"),
         )
         if written:
             return Claim.WRITTEN
@@ -188,8 +191,8 @@ class DynamoCatalog:
             new_upload=False,
             kind=kind,
             executionArn=execution_arn,
-            path=source.key.split("/", 2)[2],
-            name=PurePosixPath(source.key).name,
+            path=unicodedata.normalize("NFC", source.key.split("/", 2)[2]),
+            name=unicodedata.normalize("NFC", PurePosixPath(source.key).name),
         )
         return written
 
@@ -265,14 +268,20 @@ class DynamoCatalog:
             "entity": "ASSET",
             "deletion": {"versionId": version, "sequencer": seq, "permanent": permanent},
         }
+        fields["sequencer"] = seq
         if permanent:
-            condition = "attribute_exists(PK) AND #ver = :ver"
+            # The recorded version itself is gone. Its sequencer moves on, so a run of that version still in
+            # flight can no longer publish; once DELETED, only this same deletion (a retry) passes again —
+            # removing a delete marker (an "undelete") changes nothing: re-upload to publish again.
+            condition = "attribute_exists(PK) AND #ver = :ver AND (#st <> :deleted OR #seq = :seq)"
         else:
-            fields.update(sourceVersion=version, sequencer=seq)
+            fields["sourceVersion"] = version
             condition = "attribute_not_exists(PK) OR #seq < :seq OR (#seq = :seq AND #ver = :ver)"
         # The first time: what was published moves to removedOutputs (the unpublish list). A retry finds
         # the item DELETED already and keeps the list it recorded.
-        written, old = self._update(key, fields, condition, {":seq": seq, ":ver": version})
+        written, old = self._update(
+            key, fields, condition, {":seq": seq, ":ver": version, ":deleted": AssetStatus.DELETED.value}
+        )
         if not written:
             return None
         old = old or {}
@@ -305,7 +314,10 @@ class DynamoCatalog:
             fields,
             "attribute_not_exists(PK) OR #seq <= :seq",
             {":seq": normalize_sequencer(source.sequencer)},
-            remove=("deletedAt",),
+            # A newer manifest may drop optional fields: they must not survive from the older one.
+            remove=tuple(
+                f for f in ("deletedAt", "description", "cover", "coverPath", "pending") if f not in fields
+            ),
         )
         return written
 

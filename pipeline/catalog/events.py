@@ -2,8 +2,8 @@
 
 Published on EventBridge with source ``coursepipe`` after the catalog write they describe succeeded (a
 refused, stale write publishes nothing). Delivery is at least once: a retried task publishes again, so
-consumers deduplicate on ``(assetId, sourceVersion, status)``. The ``detail`` shapes are documented in
-``pipeline/catalog/SCHEMA.md``; ``detail.schemaVersion`` changes when a field changes meaning.
+consumers deduplicate on ``(courseId, assetId, sourceVersion, status)``. The ``detail`` shapes are
+documented in ``pipeline/catalog/SCHEMA.md``; ``detail.schemaVersion`` changes when a field changes meaning.
 """
 
 from __future__ import annotations

@@ -290,7 +290,7 @@ def asset_view(item: Mapping[str, Any]) -> dict[str, Any]:
         "entry": outputs[0] if outputs else None,
         "outputs": outputs,
         "thumbnails": None if deleted else _thumbnails(item),
-        # A re-upload that publishes does not erase an earlier failure's error: only FAILED shows one.
+        # Only FAILED items carry an error: a re-upload removes it, and so does publishing.
         "error": {"name": error.get("name"), "message": error.get("message")}
         if isinstance(error, dict)
         else None,

@@ -81,7 +81,13 @@ def unpublish_asset(
     removed = published_keys(services, asset, kind, claimed_at)
     services.store.delete_keys(services.settings.publish_bucket, removed)
     pages = refresh_after_removal(asset, kind, services)
-    outputs = [str(o) for o in (old.get("removedOutputs") or old.get("outputs") or [])]
+    # A lesson lists the course index among its outputs; the index is re-rendered, not removed.
+    index = asset.publish_prefix + layout.course_index()
+    outputs = [
+        str(o)
+        for o in (old.get("removedOutputs") or old.get("outputs") or [])
+        if kind == "manifest" or o != index
+    ]
     services.events.publish(
         "AssetDeleted",
         asset_event(

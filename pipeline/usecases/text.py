@@ -368,7 +368,8 @@ def build_course(source: SourceRef, services: Services) -> dict[str, Any]:
     warnings: list[str] = []
     record["status"] = "PUBLISHED"
     record["index"] = asset.publish_prefix + layout.course_index()
-    record["pending"] = pending
+    # Not stored on the record (it would go stale as files arrive): the API derives each lesson's status;
+    # the manifest execution's details keep this snapshot for the author.
     written = services.catalog.put_course(asset.course_id, record, source)
     if not written:
         return {"outputs": [], "details": {"course": {"superseded": True}}}

@@ -160,3 +160,35 @@ def test_failed_assets_are_queryable_by_status(runtime: LocalRuntime) -> None:
         ExpressionAttributeValues={":s": {"S": "FAILED"}},
     )
     assert [i["assetId"]["S"] for i in resp["Items"]] == ["a"]
+
+
+def test_undeleting_by_removing_the_marker_changes_nothing(runtime: LocalRuntime) -> None:
+    """Removing a delete marker arrives as a permanent deletion of the marker's version: the asset stays
+    DELETED (a re-upload publishes it again) and no second deletion is recorded."""
+    cat = catalog(runtime)
+    cat.record_uploaded("c", "a", "a.mp4", src("v1", "00A0"), "exec-v1")
+    assert cat.record_deleted("c", "a", "a.mp4", src("dm1", "00B0"), permanent=False) is not None
+    assert cat.record_deleted("c", "a", "a.mp4", src("dm1", "00C0"), permanent=True) is None
+    assert item(cat)["deletion"]["sequencer"].startswith("00B0")
+
+
+def test_a_permanent_deletion_stops_a_run_of_that_version_from_publishing(runtime: LocalRuntime) -> None:
+    cat = catalog(runtime)
+    v1 = src("v1", "00A0")
+    cat.record_uploaded("c", "a", "a.mp4", v1, "exec-v1")
+    cat.mark_processing("c", "a", v1, "video", "arn:exec-v1")
+    gone = src("v1", "00B0")
+    assert cat.record_deleted("c", "a", "a.mp4", gone, permanent=True) is not None
+    assert not cat.record_published("c", "a", v1, "video", ["m.m3u8"], {})
+    assert item(cat)["status"] == "DELETED"
+    # The same permanent deletion retried passes again (the unpublish step can finish).
+    assert cat.record_deleted("c", "a", "a.mp4", gone, permanent=True) is not None
+
+
+def test_a_newer_manifest_drops_fields_the_older_one_had(runtime: LocalRuntime) -> None:
+    cat = catalog(runtime)
+    m1 = src("m1", "00A0", key="courses/c/course.yaml")
+    cat.put_course("c", {"title": "T", "description": "old", "cover": "x.png", "sections": []}, m1)
+    cat.put_course("c", {"title": "T", "sections": []}, src("m2", "00B0", key="courses/c/course.yaml"))
+    record = next(i for i in cat.course_items("c") if i["SK"] == "COURSE")
+    assert "description" not in record and "cover" not in record
