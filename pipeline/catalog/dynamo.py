@@ -52,6 +52,16 @@ def _from_dynamo(value: Any) -> Any:
     return value
 
 
+# Attribute names the conditions use (``#del.#dseq`` is the deletion's sequencer).
+_CONDITION_NAMES = {
+    "#seq": "sequencer",
+    "#ver": "sourceVersion",
+    "#st": "status",
+    "#del": "deletion",
+    "#dseq": "sequencer",
+}
+
+
 class DynamoCatalog:
     def __init__(self, dynamodb: Any, table: str) -> None:
         self._db = dynamodb
@@ -81,12 +91,7 @@ class DynamoCatalog:
         if remove:
             names.update({f"#r{i}": name for i, name in enumerate(remove)})
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
-        if "#seq" in condition:
-            names["#seq"] = "sequencer"
-        if "#ver" in condition:
-            names["#ver"] = "sourceVersion"
-        if "#st" in condition:
-            names["#st"] = "status"
+        names.update({alias: name for alias, name in _CONDITION_NAMES.items() if alias in condition})
         try:
             resp = self._db.update_item(
                 TableName=self._table,
@@ -145,11 +150,19 @@ class DynamoCatalog:
         cond_values: dict[str, Any] = {
             ":seq": normalize_sequencer(source.sequencer),
             ":ver": source.version_id or "null",
+            ":deleted": AssetStatus.DELETED.value,
+            ":published": AssetStatus.PUBLISHED.value,
         }
         if new_upload:
             condition = "attribute_not_exists(PK) OR #seq < :seq OR (#seq = :seq AND #ver <> :ver)"
         else:
-            condition = "attribute_not_exists(PK) OR (#seq = :seq AND #ver = :ver)"
+            # Only this version's own run, and never once it is deleted (a permanent deletion keeps the
+            # version's sequencer, so the status is what stops a run still in flight).
+            condition = "attribute_not_exists(PK) OR (#seq = :seq AND #ver = :ver AND #st <> :deleted)"
+            if status is AssetStatus.FAILED:
+                # A step after the catalog write (publishing its event) failing must not turn a published
+                # version FAILED: its files are live and listed.
+                condition = condition[:-1] + " AND #st <> :published)"
         return self._update(
             self._key(course_id, asset_sk(asset_id)), fields, condition, cond_values, remove=remove
         )
@@ -268,30 +281,30 @@ class DynamoCatalog:
             "entity": "ASSET",
             "deletion": {"versionId": version, "sequencer": seq, "permanent": permanent},
         }
-        fields["sequencer"] = seq
+        values = {":seq": seq, ":ver": version, ":deleted": AssetStatus.DELETED.value}
         if permanent:
-            # The recorded version itself is gone. Its sequencer moves on, so a run of that version still in
-            # flight can no longer publish; once DELETED, only this same deletion (a retry) passes again —
-            # removing a delete marker (an "undelete") changes nothing: re-upload to publish again.
-            condition = "attribute_exists(PK) AND #ver = :ver AND (#st <> :deleted OR #seq = :seq)"
+            # The recorded version itself is gone. Its sequencer stays (an upload event of a newer version,
+            # delivered late, must still win); runs of that version in flight are stopped by the status.
+            # Once DELETED, only this same deletion (a retry) passes again, so removing a delete marker (an
+            # "undelete") changes nothing: re-upload to publish again.
+            condition = "attribute_exists(PK) AND #ver = :ver AND (#st <> :deleted OR #del.#dseq = :seq)"
         else:
-            fields["sourceVersion"] = version
+            fields.update(sourceVersion=version, sequencer=seq)
             condition = "attribute_not_exists(PK) OR #seq < :seq OR (#seq = :seq AND #ver = :ver)"
         # The first time: what was published moves to removedOutputs (the unpublish list). A retry finds
         # the item DELETED already and keeps the list it recorded.
-        written, old = self._update(
-            key, fields, condition, {":seq": seq, ":ver": version, ":deleted": AssetStatus.DELETED.value}
-        )
+        written, old = self._update(key, fields, condition, values)
         if not written:
             return None
         old = old or {}
         if old.get("status") != AssetStatus.DELETED.value:
             removed = [str(o) for o in old.get("outputs") or []]
+            # Still this deletion's item: a newer upload claiming it in between keeps its own outputs.
             self._update(
                 key,
                 {"removedOutputs": removed, "outputs": []},
-                "attribute_exists(PK)",
-                {},
+                "#st = :deleted AND #del.#dseq = :seq",
+                values,
             )
         return old
 

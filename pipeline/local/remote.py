@@ -51,11 +51,36 @@ def execution_arn(target: StackTarget, name: str) -> str:
     return target.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
 
 
+# Up to this size one PutObject, whose response names the version it created; above it a multipart
+# upload, whose CompleteMultipartUpload response does too.
+SINGLE_PUT_BYTES = 64 * 1024 * 1024
+PART_BYTES = 16 * 1024 * 1024
+
+
 def put_file(target: StackTarget, s3: Any, item: Upload) -> str | None:
-    """Upload one file (multipart above 8 MB, as the aws CLI does); return the new object version."""
-    s3.upload_file(str(item.path), target.ingest_bucket, item.key)
-    head = s3.head_object(Bucket=target.ingest_bucket, Key=item.key)
-    version: str | None = head.get("VersionId")
+    """Upload one file; return what names its execution: the version id S3 gave *this* upload (a HEAD
+    afterwards could see another writer's), or the ETag on an unversioned bucket, as ingest does."""
+    bucket = target.ingest_bucket
+    if item.path.stat().st_size <= SINGLE_PUT_BYTES:
+        with item.path.open("rb") as body:
+            resp = s3.put_object(Bucket=bucket, Key=item.key, Body=body)
+    else:
+        upload_id = s3.create_multipart_upload(Bucket=bucket, Key=item.key)["UploadId"]
+        try:
+            parts = []
+            with item.path.open("rb") as body:
+                for number, chunk in enumerate(iter(lambda: body.read(PART_BYTES), b""), start=1):
+                    part = s3.upload_part(
+                        Bucket=bucket, Key=item.key, UploadId=upload_id, PartNumber=number, Body=chunk
+                    )
+                    parts.append({"PartNumber": number, "ETag": part["ETag"]})
+            resp = s3.complete_multipart_upload(
+                Bucket=bucket, Key=item.key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except BaseException:
+            s3.abort_multipart_upload(Bucket=bucket, Key=item.key, UploadId=upload_id)
+            raise
+    version: str | None = resp.get("VersionId") or str(resp.get("ETag", "")).strip('"') or None
     return version
 
 

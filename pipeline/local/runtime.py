@@ -104,6 +104,14 @@ class LocalRuntime:
         self.stop()
 
     def start(self) -> None:
+        """Start everything; on any failure undo what was started (environment, patches, server)."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         for noisy in ("moto", "botocore", "werkzeug"):
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
         self._set_env({"AWS_DEFAULT_REGION": self.stack.region, "AWS_REGION": self.stack.region})

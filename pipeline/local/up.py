@@ -66,8 +66,8 @@ class LocalStack:
     def start(self) -> LocalStack:
         ensure_free(self.aws_port, "--aws-port")
         ensure_free(self.http_port, "--http-port")
-        self.runtime.start()
         try:
+            self.runtime.start()
             stack = self.runtime.stack
             api = self.runtime.lambdas.spec(stack.physical_name(API_FUNCTION_ID))
             self.front = HttpFront(

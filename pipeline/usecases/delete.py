@@ -2,20 +2,22 @@
 are rendered again, and nothing else is touched.
 
 The catalog write comes first and decides: a deletion older than the recorded upload (S3 ``sequencer``)
-is refused and changes nothing, so a late "Object Deleted" can never take down a newer upload. Removal
-then only takes objects written before that claim: a re-upload that is already being processed publishes
-after the claim, and its files stay.
+is refused and changes nothing, so a late "Object Deleted" can never take down a newer upload. Then the
+asset's published objects are listed, the item is read again, and only if it is still DELETED by this
+deletion are they removed. A re-upload writes nothing before its ingest claims the item (a newer
+sequencer), so a listing confirmed by that re-read holds only files of the deleted versions; a re-upload
+claiming after the re-read would have to be ingested, started and publish within the milliseconds before
+the removal. (Not a timestamp filter: S3's ``LastModified`` has one-second resolution.)
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import posixpath
 from typing import Any
 
 from pipeline import layout
 from pipeline.catalog.events import asset_event
-from pipeline.catalog.model import AssetStatus, SourceRef
+from pipeline.catalog.model import AssetStatus, SourceRef, normalize_sequencer
 from pipeline.errors import UnsafeKeyError
 from pipeline.keys import AssetKey, parse_key
 from pipeline.services import Services
@@ -43,20 +45,20 @@ def kind_of(path: str, recorded: str | None) -> str:
     return "unknown"
 
 
-def published_keys(services: Services, asset: AssetKey, kind: str, before: dt.datetime | None) -> list[str]:
+def published_keys(services: Services, asset: AssetKey, kind: str) -> list[str]:
     """Everything the asset published (by its own prefixes, not only the outputs list, which names entry
-    points but not every segment), optionally only objects written before ``before``."""
+    points but not every segment)."""
     bucket = services.settings.publish_bucket
     prefix = asset.publish_prefix
     aid = asset.asset_id
     keys: list[str] = []
     for folder in (layout.media_dir(aid), layout.image_dir(aid)):
-        keys += services.store.list_keys(bucket, f"{prefix}{folder}/", modified_before=before)
+        keys += services.store.list_keys(bucket, f"{prefix}{folder}/")
     page = prefix + layout.lesson_page(aid)
-    keys += [k for k in services.store.list_keys(bucket, page, modified_before=before) if k == page]
+    keys += [k for k in services.store.list_keys(bucket, page) if k == page]
     if kind == "manifest":
         index = prefix + layout.course_index()
-        keys += [k for k in services.store.list_keys(bucket, index, modified_before=before) if k == index]
+        keys += [k for k in services.store.list_keys(bucket, index) if k == index]
     return keys
 
 
@@ -69,7 +71,6 @@ def unpublish_asset(
         # Such a key was refused on upload, so nothing of it was ever published.
         return {"status": "IGNORED", "reason": str(exc)}
     permanent = str(deletion.get("type", "")).lower().startswith("permanently")
-    claimed_at = dt.datetime.now(dt.UTC)
     old = services.catalog.record_deleted(
         asset.course_id, asset.asset_id, asset.path, source, permanent=permanent
     )
@@ -78,8 +79,11 @@ def unpublish_asset(
     kind = kind_of(asset.path, old.get("kind"))
     if kind == "manifest":
         services.catalog.mark_course_deleted(asset.course_id, source)
-    removed = published_keys(services, asset, kind, claimed_at)
-    services.store.delete_keys(services.settings.publish_bucket, removed)
+    removed = published_keys(services, asset, kind)
+    if _still_deleted_by(services, asset, source):
+        services.store.delete_keys(services.settings.publish_bucket, removed)
+    else:
+        removed = []  # a re-upload claimed the path while we listed: its files are not ours to remove
     pages = refresh_after_removal(asset, kind, services)
     # A lesson lists the course index among its outputs; the index is re-rendered, not removed.
     index = asset.publish_prefix + layout.course_index()
@@ -111,12 +115,27 @@ def unpublish_asset(
     }
 
 
+def _still_deleted_by(services: Services, asset: AssetKey, deletion: SourceRef) -> bool:
+    current = services.catalog.get_asset(asset.course_id, asset.asset_id) or {}
+    recorded = (current.get("deletion") or {}).get("sequencer")
+    return current.get("status") == AssetStatus.DELETED.value and recorded == normalize_sequencer(
+        deletion.sequencer
+    )
+
+
 def remove_stale_outputs(asset: AssetKey, kind: str, services: Services) -> int:
     """An execution that finished after its file was deleted published into a removed asset: take its
-    files down again. Only while the catalog still says DELETED (a newer upload would have changed it)."""
+    files down again and refresh the pages it touched (a late lesson run re-rendered its siblings with
+    itself in the navigation). Only while the catalog still says DELETED, read again right before the
+    removal: a newer upload would have changed it, and its files are live."""
     current = services.catalog.get_asset(asset.course_id, asset.asset_id)
     if not current or current.get("status") != AssetStatus.DELETED.value:
         return 0
-    doomed = published_keys(services, asset, kind, None)
+    doomed = published_keys(services, asset, kind)
+    again = services.catalog.get_asset(asset.course_id, asset.asset_id) or {}
+    if again.get("status") != AssetStatus.DELETED.value or again.get("updatedAt") != current.get("updatedAt"):
+        return 0
     services.store.delete_keys(services.settings.publish_bucket, doomed)
+    if kind in ("lesson", "manifest"):
+        refresh_after_removal(asset, kind, services)
     return len(doomed)

@@ -253,3 +253,28 @@ def test_a_deletion_delivered_before_the_upload_it_removes_wins(runtime: LocalRu
     deliver(runtime, upload_event)
     assert assets(runtime)["lessons/three.md"]["status"] == "DELETED"
     assert not [k for k in published(runtime) if k.endswith(f"{asset_id_for('lessons/three.md')}.html")]
+
+
+@pytest.mark.parametrize(
+    ("detail_type", "reason", "routed"),
+    [
+        ("Object Created", "PutObject", True),
+        ("Object Created", "CompleteMultipartUpload", True),
+        ("Object Deleted", "DeleteObject", True),
+        ("Object Deleted", "Lifecycle Expiration", False),  # old versions expiring: housekeeping
+    ],
+)
+def test_the_upload_rule_routes_author_actions_only(
+    runtime: LocalRuntime, detail_type: str, reason: str, routed: bool
+) -> None:
+    """Through the rule template.yaml defines: does the event reach the ingest queue?"""
+    detail = {
+        "bucket": {"name": runtime.ingest_bucket},
+        "object": {"key": "courses/c/a.md"},
+        "reason": reason,
+    }
+    entry = {"Source": "aws.s3", "DetailType": detail_type, "Detail": json.dumps(detail)}
+    runtime.client("events").put_events(Entries=[entry])
+    url = runtime.mappings[0].queue_url
+    received = runtime.client("sqs").receive_message(QueueUrl=url).get("Messages", [])
+    assert bool(received) is routed

@@ -192,3 +192,22 @@ def test_a_newer_manifest_drops_fields_the_older_one_had(runtime: LocalRuntime) 
     cat.put_course("c", {"title": "T", "sections": []}, src("m2", "00B0", key="courses/c/course.yaml"))
     record = next(i for i in cat.course_items("c") if i["SK"] == "COURSE")
     assert "description" not in record and "cover" not in record
+
+
+def test_permanently_deleting_v1_does_not_hide_a_v2_whose_event_is_late(runtime: LocalRuntime) -> None:
+    """S3 order: PUT v1, PUT v2, DELETE versionId=v1; the v2 event arrives after the deletion's."""
+    cat = catalog(runtime)
+    cat.record_uploaded("c", "a", "a.mp4", src("v1", "00A0"), "exec-v1")
+    assert cat.record_deleted("c", "a", "a.mp4", src("v1", "00C0"), permanent=True) is not None
+    assert cat.record_uploaded("c", "a", "a.mp4", src("v2", "00B0"), "exec-v2") is Claim.WRITTEN
+    assert item(cat)["status"] == "UPLOADED" and item(cat)["sourceVersion"] == "v2"
+
+
+def test_a_published_version_is_never_marked_failed_afterwards(runtime: LocalRuntime) -> None:
+    """RecordAsset wrote PUBLISHED, then publishing its event failed and the Catch ran RecordFailure."""
+    cat = catalog(runtime)
+    v1 = src("v1", "00A0")
+    cat.record_uploaded("c", "a", "a.mp4", v1, "exec-v1")
+    assert cat.record_published("c", "a", v1, "video", ["m.m3u8"], {})
+    assert not cat.record_failed("c", "a", v1, "EventDeliveryError", "bus refused", "arn:exec-v1")
+    assert item(cat)["status"] == "PUBLISHED" and "error" not in item(cat)
