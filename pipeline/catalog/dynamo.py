@@ -23,6 +23,7 @@ from pipeline.catalog.model import (
     SourceRef,
     asset_sk,
     course_pk,
+    enroll_sk,
     normalize_sequencer,
     now_iso,
 )
@@ -350,6 +351,31 @@ class DynamoCatalog:
             {":seq": seq},
         )
         return written
+
+    def enroll(self, course_id: str, user_id: str, *, role: str = "learner") -> None:
+        """Grant ``user_id`` (the Cognito ``sub``) access to the course's content (signed cookies)."""
+        fields = {
+            "courseId": course_id,
+            "userId": user_id,
+            "role": role,
+            "entity": "ENROLL",
+            "enrolledAt": now_iso(),
+            "schemaVersion": SCHEMA_VERSION,
+        }
+        item = {k: _ser.serialize(v) for k, v in fields.items()} | self._key(course_id, enroll_sk(user_id))
+        self._db.put_item(TableName=self._table, Item=item)
+
+    def unenroll(self, course_id: str, user_id: str) -> None:
+        self._db.delete_item(TableName=self._table, Key=self._key(course_id, enroll_sk(user_id)))
+
+    def is_enrolled(self, course_id: str, user_id: str) -> bool:
+        resp = self._db.get_item(
+            TableName=self._table,
+            Key=self._key(course_id, enroll_sk(user_id)),
+            ProjectionExpression="PK",
+            ConsistentRead=True,
+        )
+        return "Item" in resp
 
     def get_asset(self, course_id: str, asset_id: str) -> dict[str, Any] | None:
         resp = self._db.get_item(

@@ -74,6 +74,10 @@ def asset_sk(asset_id: str) -> str:
     return f"ASSET#{asset_id}"
 
 
+def enroll_sk(user_id: str) -> str:
+    return f"ENROLL#{user_id}"
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -123,6 +127,8 @@ class Catalog(Protocol):
     def mark_course_deleted(self, course_id: str, deletion: SourceRef) -> bool: ...
 
     def get_asset(self, course_id: str, asset_id: str) -> dict[str, Any] | None: ...
+
+    def is_enrolled(self, course_id: str, user_id: str) -> bool: ...
 
     def put_course(self, course_id: str, record: dict[str, Any], source: SourceRef) -> bool: ...
 
