@@ -136,6 +136,7 @@ def _keys(args: argparse.Namespace) -> int:
 
     files = write_key_pair(Path(args.dir), force=args.force)
     public = shlex.quote(str(files.public_key))
+    private = shlex.quote(str(files.private_key))
     print(f"wrote {files.private_key} (mode 0600: keep it secret; on AWS it belongs in Secrets Manager)")
     print(f"wrote {files.public_key}")
     print(f"local key id: {files.key_id}")
@@ -143,6 +144,13 @@ def _keys(args: argparse.Namespace) -> int:
     print(files.public_key_pem)
     print("Deploy the public key (CloudFront assigns its own key id; the stack outputs it):")
     print(f'  sam deploy --parameter-overrides "{PUBLIC_KEY_PARAMETER}=\\"$(cat {public})\\""')
+    print("Then give the session API the private key with that id (one secret holds both, so a rotation is")
+    print("one atomic write; <stack> and the SigningKeyId output from the deploy):")
+    print(
+        "  aws secretsmanager put-secret-value --secret-id <stack>/cloudfront-signing-key --secret-string "
+        f'"$(python3 -c \'import json,sys; print(json.dumps({{"keyId": sys.argv[1], '
+        f'"privateKey": open(sys.argv[2]).read()}}))\' <SigningKeyId> {private})"'
+    )
     print("Sign cookies for local testing:")
     print(f"  coursepipe cookies COURSE_ID --key {shlex.quote(str(files.private_key))}")
     return 0

@@ -115,28 +115,31 @@ class Settings:
 
 @dataclass(frozen=True)
 class SessionSettings:
-    """The session API's settings (``SessionFunction`` in template.yaml)."""
+    """The session API's settings (``SessionFunction`` in template.yaml).
+
+    The key pair id and the private key live together in one secret (``{"keyId", "privateKey"}``), so a
+    key rotation is one atomic ``put-secret-value``.
+    """
 
     key_secret_id: str
-    key_pair_id: str
     ttl_s: int = 7200
     media_domain: str = ""
+    viewer_host_header: str = "x-viewer-host"
     scheme: str = "https"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SessionSettings:
         env = os.environ if env is None else env
-        missing = [n for n in ("SIGNING_KEY_SECRET_ID", "SIGNING_KEY_ID") if not env.get(n)]
-        if missing:
-            raise RuntimeError(f"missing environment variables: {', '.join(missing)}")
+        if not env.get("SIGNING_KEY_SECRET_ID"):
+            raise RuntimeError("missing environment variable: SIGNING_KEY_SECRET_ID")
         ttl = int(env.get("SESSION_TTL_SECONDS") or 7200)
         if not 60 <= ttl <= 7 * 24 * 3600:
             raise ValueError("SESSION_TTL_SECONDS must be between 60 s and 7 days")
         return cls(
             key_secret_id=env["SIGNING_KEY_SECRET_ID"],
-            key_pair_id=env["SIGNING_KEY_ID"],
             ttl_s=ttl,
             media_domain=env.get("MEDIA_DOMAIN", ""),
+            viewer_host_header=(env.get("VIEWER_HOST_HEADER") or "x-viewer-host").lower(),
             # Locally the edge serves plain http on 127.0.0.1; CloudFront checks the policy's scheme.
             scheme=env.get("MEDIA_SCHEME") or "https",
         )

@@ -26,31 +26,36 @@ def session_api(runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> Itera
 
     key = generate_private_key()
     key_id = key_id_for(key.public_key())
-    secret = runtime.client("secretsmanager").create_secret(
-        Name="coursepipe-signing-key", SecretString=private_key_pem(key).decode()
-    )
+    value = json.dumps({"keyId": key_id, "privateKey": private_key_pem(key).decode()})
+    secret = runtime.client("secretsmanager").create_secret(Name="coursepipe-signing-key", SecretString=value)
     monkeypatch.setenv("SIGNING_KEY_SECRET_ID", secret["ARN"])
-    monkeypatch.setenv("SIGNING_KEY_ID", key_id)
     monkeypatch.setenv("MEDIA_SCHEME", "http")
     monkeypatch.setenv("SESSION_TTL_SECONDS", "600")
     session.session_settings.cache_clear()
-    session._private_key.cache_clear()
+    session._signing_key.cache_clear()
     yield {"handler": session.handler, "keys": {key_id: public_key_pem(key.public_key())}}
     session.session_settings.cache_clear()
-    session._private_key.cache_clear()
+    session._signing_key.cache_clear()
 
 
-def call(api: dict[str, Any], course: str, claims: dict[str, Any] | None) -> dict[str, Any]:
+def call(
+    api: dict[str, Any],
+    course: str,
+    claims: dict[str, Any] | None,
+    method: str = "POST",
+    host: str | None = HOST,
+) -> dict[str, Any]:
     path = f"/auth/courses/{course}/session"
     event = {
         "version": "2.0",
         "routeKey": "POST /auth/courses/{courseId}/session",
         "rawPath": path,
         "rawQueryString": "",
-        "headers": {"host": HOST},
+        "headers": {"host": "abc.execute-api.us-east-1.amazonaws.com"}
+        | ({"x-viewer-host": host} if host else {}),
         "pathParameters": {"courseId": course},
         "requestContext": {
-            "http": {"method": "POST", "path": path, "sourceIp": "127.0.0.1"},
+            "http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
             "authorizer": {"jwt": {"claims": claims, "scopes": None}} if claims is not None else {},
             "requestId": "r1",
             "routeKey": "POST /auth/courses/{courseId}/session",
@@ -135,3 +140,15 @@ def test_groups_claim_forms() -> None:
     assert groups_of({"cognito:groups": "[authors admins]"}) == {"authors", "admins"}
     assert groups_of({"cognito:groups": ["a", "b"]}) == {"a", "b"}
     assert groups_of({}) == set()
+
+
+def test_a_request_not_through_the_distribution_is_refused(session_api: dict[str, Any]) -> None:
+    """Without the viewer-host header the only host is API Gateway's: no cookies for the wrong host."""
+    reply = call(session_api, "algebra", {"sub": "u", "cognito:groups": "[admins]"}, host=None)
+    assert reply["statusCode"] == 400 and "cookies" not in reply
+
+
+def test_sign_out_expires_the_course_cookies(session_api: dict[str, Any]) -> None:
+    reply = call(session_api, "algebra", None, method="DELETE")
+    assert reply["statusCode"] == 200 and len(reply["cookies"]) == 4
+    assert all("Max-Age=0" in c and "Path=/courses/algebra/" in c for c in reply["cookies"])
