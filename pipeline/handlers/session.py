@@ -12,9 +12,11 @@ once per container.
 from __future__ import annotations
 
 import json
+import re
 import time
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -34,6 +36,7 @@ from pipeline.handlers._wiring import logger, services, tracer
 from pipeline.keys import COURSE_ID_RE
 from pipeline.usecases.session import BadCourseIdError, NotEnrolledError, NotSignedInError, open_session
 
+SESSION_PATH = re.compile(r"/auth/courses/([^/]+)/session/?$")
 STATUS = {
     BadCourseIdError: (400, "BadRequest"),
     NotSignedInError: (401, "Unauthorized"),
@@ -99,7 +102,9 @@ def _signed_out(course_id: str) -> dict[str, Any]:
 @event_source(data_class=APIGatewayProxyEventV2)
 def handler(event: APIGatewayProxyEventV2, context: LambdaContext) -> dict[str, Any]:
     cfg = session_settings()
-    course_id = (event.path_parameters or {}).get("courseId") or ""
+    # The route's path parameter; a $default/proxy route (the local edge) only has the path.
+    match = SESSION_PATH.search(event.raw_path or "")
+    course_id = (event.path_parameters or {}).get("courseId") or (unquote(match.group(1)) if match else "")
     if event.request_context.http.method == "DELETE":
         if not COURSE_ID_RE.fullmatch(course_id):
             return _error(400, "BadRequest", f"{course_id!r} is not a course id")

@@ -1,0 +1,155 @@
+"""Sign-in for the local stack: the template's Cognito user pool on moto, and the check API Gateway's JWT
+authorizer makes in the cloud (RS256 signature against the pool's JWKS, issuer, audience, expiry, token use).
+
+moto signs every pool's tokens with one key whose private half ships with moto: such tokens prove nothing
+outside this machine, which is why this module lives in ``pipeline/local`` and the cloud relies on API
+Gateway's authorizer instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicNumbers
+
+from pipeline.local.template import Stack
+
+
+class TokenError(Exception):
+    """The bearer token is missing, malformed, forged, expired or for another pool or client."""
+
+
+def _b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _moto_jwks() -> dict[str, Any]:
+    from moto.utilities.utils import load_resource
+
+    jwks: dict[str, Any] = load_resource("cognitoidp/resources/jwks-public.json")
+    return jwks
+
+
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    """What API Gateway's JWT authorizer checks, for one issuer and audience."""
+
+    issuer: str
+    audience: str
+    jwks: dict[str, Any]
+
+    def claims(self, authorization: str | None, now: float | None = None) -> dict[str, Any]:
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise TokenError("no bearer token: send Authorization: Bearer <Cognito ID token>")
+        try:
+            header = json.loads(_b64url(parts[0]))
+            claims: dict[str, Any] = json.loads(_b64url(parts[1]))
+            signature = _b64url(parts[2])
+        except ValueError as exc:
+            raise TokenError("the token is not a JWT") from exc
+        if header.get("alg") != "RS256":
+            raise TokenError("only RS256 tokens are accepted")
+        key = next((k for k in self.jwks.get("keys", []) if k.get("kid") == header.get("kid")), None)
+        if key is None:
+            raise TokenError("the token's key is not in the user pool's JWKS")
+        public = RSAPublicNumbers(
+            int.from_bytes(_b64url(key["e"]), "big"), int.from_bytes(_b64url(key["n"]), "big")
+        ).public_key()
+        try:
+            public.verify(signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature as exc:
+            raise TokenError("the token's signature does not verify") from exc
+        if claims.get("iss") != self.issuer:
+            raise TokenError("the token is from another user pool")
+        if self.audience not in (claims.get("aud"), claims.get("client_id")):
+            raise TokenError("the token is for another client")
+        if float(claims.get("exp", 0)) <= (time.time() if now is None else now):
+            raise TokenError("the token has expired: sign in again")
+        return claims
+
+
+@dataclass
+class LocalIdentity:
+    """The user pool, its groups and the player client, created on moto from template.yaml."""
+
+    pool_id: str
+    client_id: str
+    region: str
+
+    @classmethod
+    def create(cls, stack: Stack, cognito: Any) -> LocalIdentity:
+        pools = stack.of_type("AWS::Cognito::UserPool")
+        ((pool_logical, pool),) = pools.items()
+        props = stack.resolve(pool.get("Properties", {}))
+        created = cognito.create_user_pool(
+            PoolName=props["UserPoolName"],
+            UsernameAttributes=props.get("UsernameAttributes", []),
+            AutoVerifiedAttributes=props.get("AutoVerifiedAttributes", []),
+        )["UserPool"]
+        pool_id = created["Id"]
+        for group in stack.of_type("AWS::Cognito::UserPoolGroup").values():
+            gprops = group["Properties"]
+            cognito.create_group(
+                UserPoolId=pool_id,
+                GroupName=gprops["GroupName"],
+                Description=gprops.get("Description", ""),
+                Precedence=int(gprops.get("Precedence", 0)),
+            )
+        ((_, client),) = stack.of_type("AWS::Cognito::UserPoolClient").items()
+        cprops = client["Properties"]
+        client_id = cognito.create_user_pool_client(
+            UserPoolId=pool_id,
+            ClientName=str(stack.resolve(cprops["ClientName"])),
+            GenerateSecret=False,
+            ExplicitAuthFlows=cprops.get("ExplicitAuthFlows", []),
+        )["UserPoolClient"]["ClientId"]
+        del pool_logical
+        return cls(pool_id=pool_id, client_id=client_id, region=stack.region)
+
+    @property
+    def issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.pool_id}"
+
+    def authorizer(self) -> JwtAuthorizer:
+        return JwtAuthorizer(issuer=self.issuer, audience=self.client_id, jwks=_moto_jwks())
+
+    def add_user(
+        self, cognito: Any, email: str, *, groups: tuple[str, ...] = (), password: str | None = None
+    ) -> str:
+        """Create a confirmed user (what an admin invite plus first sign-in leaves); return the password."""
+        password = password or f"Local-{secrets.token_urlsafe(12)}1a"
+        cognito.admin_create_user(
+            UserPoolId=self.pool_id,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(
+            UserPoolId=self.pool_id, Username=email, Password=password, Permanent=True
+        )
+        for group in groups:
+            cognito.admin_add_user_to_group(UserPoolId=self.pool_id, Username=email, GroupName=group)
+        return password
+
+    def user_sub(self, cognito: Any, email: str) -> str:
+        user = cognito.admin_get_user(UserPoolId=self.pool_id, Username=email)
+        return next(str(a["Value"]) for a in user["UserAttributes"] if a["Name"] == "sub")
+
+    def sign_in(self, cognito: Any, email: str, password: str) -> str:
+        """USER_PASSWORD_AUTH, as the player app's client does; return the ID token."""
+        result = cognito.initiate_auth(
+            ClientId=self.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )
+        return str(result["AuthenticationResult"]["IdToken"])
