@@ -175,10 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     est.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
     from pipeline.cli_access import add_parsers as add_access_parsers
+    from pipeline.cli_edge import add_parsers as add_edge_parsers
     from pipeline.cli_stack import add_parsers
 
     add_parsers(sub)
     add_access_parsers(sub)
+    add_edge_parsers(sub)
     return parser
 
 
@@ -336,11 +338,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         from pipeline.cli_access import run as run_access_command
+        from pipeline.cli_edge import run as run_edge_command
         from pipeline.cli_stack import run as run_stack_command
 
         done = run_stack_command(args)
         if done is None:
             done = run_access_command(args)
+        if done is None:
+            done = run_edge_command(args)
         if done is not None:
             return done
         if args.command == "estimate":

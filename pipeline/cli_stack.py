@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -55,6 +56,12 @@ def add_parsers(sub: Any) -> None:
     )
     up.add_argument("--aws-port", type=int, default=DEFAULT_AWS_PORT, metavar="P", help="default 4566")
     up.add_argument("--http-port", type=int, default=8080, metavar="Q", help="default 8080")
+    up.add_argument(
+        "--keys",
+        default="coursepipe-keys",
+        metavar="DIR",
+        help="signing key pair the edge trusts (made there if missing; `coursepipe cookies` uses it)",
+    )
     up.add_argument("--json", action="store_true", help="print the endpoints as one JSON line when ready")
     up.add_argument("--verbose", action="store_true", help="show handler logs on stderr")
 
@@ -122,6 +129,10 @@ def _up(args: argparse.Namespace) -> int:
             ("AWS endpoint", "awsEndpoint"),
             ("catalog API", "catalogApi"),
             ("site", "site"),
+            ("sign in", "signIn"),
+            ("dev user", "devUser"),
+            ("dev password", "devPassword"),
+            ("signing key", "keyId"),
             ("region", "region"),
             ("ingest bucket", "ingestBucket"),
             ("publish bucket", "publishBucket"),
@@ -136,12 +147,16 @@ def _up(args: argparse.Namespace) -> int:
             f"  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws --endpoint-url {info['awsEndpoint']} "
             f"s3 cp lesson.md s3://{info['ingestBucket']}/courses/my-course/lessons/lesson.md\n"
             f"  curl {info['catalogApi']}\n"
+            f"  open {info['signIn']} (course content under /courses/ needs the signed cookies it sets)\n"
+            f"  coursepipe cookies my-course --domain {info['httpFront'].split('//', 1)[1]} "
+            f"--key {info['keysDir']}/private_key.pem   # cookies for curl/ffprobe\n"
         )
         sys.stdout.flush()
 
     stack = LocalStack(
         aws_port=args.aws_port,
         http_port=args.http_port,
+        keys_dir=Path(args.keys),
         log_level="INFO" if args.verbose else "ERROR",
         on_ingest_failure=lambda message: err.print(f"[red]{escape(message)}[/]"),
     )

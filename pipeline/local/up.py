@@ -10,25 +10,53 @@ upload by any client goes S3 -> EventBridge -> SQS -> ingest -> Step Functions, 
 from __future__ import annotations
 
 import errno
+import json
 import signal
 import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from pipeline.local.front import HttpFront, lambda_route, s3_route
+from pipeline.local.edge import Edge, EdgeConfig, bucket_origin
+from pipeline.local.front import HttpFront, Reply, Request, lambda_route
+from pipeline.local.identity import LocalIdentity
+from pipeline.local.lambdas import FunctionSpec
 from pipeline.local.runtime import LocalRuntime
+from pipeline.local.signin import dev_sign_in_route, session_route
 from pipeline.local.target import DEFAULT_AWS_PORT
 
 DEFAULT_HTTP_PORT = 8080
 POLL_IDLE_S = 0.5
 API_FUNCTION_ID = "CatalogApiFunction"
+SESSION_FUNCTION_ID = "SessionFunction"
+DEFAULT_KEYS_DIR = "coursepipe-keys"
+DEV_SIGN_IN = "/auth/dev"
 
 
 class PortInUseError(Exception):
     """A port ``up`` needs is taken; the message names the option that moves it."""
+
+
+def ensure_key_pair(directory: Path) -> Any:
+    """The signing key pair in ``directory`` (``coursepipe keys generate`` layout), made if missing, so
+    ``coursepipe cookies`` and ``coursepipe serve`` sign with the key this stack trusts."""
+    from pipeline.access.keypair import key_id_for, write_key_pair
+    from pipeline.access.signing import load_public_key
+
+    private, public = directory / "private_key.pem", directory / "public_key.pem"
+    if not (private.is_file() and public.is_file()):
+        return write_key_pair(directory)
+
+    @dataclass(frozen=True)
+    class Existing:
+        private_key: Path
+        public_key: Path
+        key_id: str
+
+    return Existing(private, public, key_id_for(load_public_key(public.read_bytes())))
 
 
 def ensure_free(port: int, option: str) -> None:
@@ -55,8 +83,12 @@ class LocalStack:
     http_port: int = DEFAULT_HTTP_PORT
     log_level: str = "WARNING"
     on_ingest_failure: Callable[[str], None] | None = None
+    keys_dir: Path = Path(DEFAULT_KEYS_DIR)
     runtime: LocalRuntime = field(init=False)
     front: HttpFront | None = None
+    identity: LocalIdentity | None = None
+    key_id: str = ""
+    dev_user: tuple[str, str] = ("", "")
     _stop: threading.Event = field(default_factory=threading.Event)
     _poller: threading.Thread | None = None
 
@@ -68,32 +100,53 @@ class LocalStack:
         ensure_free(self.http_port, "--http-port")
         try:
             self.runtime.start()
-            stack = self.runtime.stack
-            api = self.runtime.lambdas.spec(stack.physical_name(API_FUNCTION_ID))
-            self.front = HttpFront(
-                "127.0.0.1",
-                self.http_port,
-                routes=[
-                    (
-                        "/catalog",
-                        lambda_route(
-                            api.handler,
-                            api.name,
-                            memory_mb=api.memory_mb,
-                            timeout_s=api.timeout_s,
-                            region=stack.region,
-                            account_id=stack.account_id,
-                        ),
-                    ),
-                    ("/courses", s3_route(lambda: self.runtime.client("s3"), self.runtime.publish_bucket)),
-                ],
-            ).start()
+            self.front = HttpFront("127.0.0.1", self.http_port, routes=self._edge().routes()).start()
             self._poller = threading.Thread(target=self._poll, name="coursepipe-ingest-poller", daemon=True)
             self._poller.start()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _edge(self) -> Edge:
+        """The media distribution as the template defines it: signed behaviours checked with the local
+        key pair, ``/auth/*`` the session API behind a Cognito (moto) JWT check plus the dev sign-in page,
+        ``/catalog/*`` the catalog API, everything else the publish bucket."""
+        rt = self.runtime
+        stack = rt.stack
+        keys = ensure_key_pair(self.keys_dir)
+        self.key_id = keys.key_id
+        secret_id = stack.function_environment(SESSION_FUNCTION_ID)["SIGNING_KEY_SECRET_ID"]
+        private_pem = keys.private_key.read_text(encoding="utf-8")
+        rt.client("secretsmanager").create_secret(
+            Name=secret_id, SecretString=json.dumps({"keyId": keys.key_id, "privateKey": private_pem})
+        )
+        rt._set_env({"MEDIA_SCHEME": "http"})  # the local edge serves plain http; policies name the scheme
+        cognito = rt.client("cognito-idp")
+        self.identity = LocalIdentity.create(stack, cognito)
+        email = "admin@coursepipe.local"
+        self.dev_user = (email, self.identity.add_user(cognito, email, groups=("admins",)))
+
+        def function_route(logical: str) -> tuple[FunctionSpec, dict[str, Any]]:
+            spec = rt.lambdas.spec(stack.physical_name(logical))
+            options = {"memory_mb": spec.memory_mb, "timeout_s": spec.timeout_s}
+            return spec, options | {"region": stack.region, "account_id": stack.account_id}
+
+        api, api_options = function_route(API_FUNCTION_ID)
+        session_spec, session_options = function_route(SESSION_FUNCTION_ID)
+        session = session_route(self.identity.authorizer(), session_spec.name, **session_options)
+        sign_in = dev_sign_in_route(self.identity, lambda: rt.client("cognito-idp"), session)
+
+        def auth(request: Request) -> Reply:
+            return sign_in(request) if request.path.startswith(DEV_SIGN_IN) else session(request)
+
+        return Edge(
+            EdgeConfig.from_template(rt.template_path, parameters=dict(rt.parameters)),
+            bucket=bucket_origin(lambda: rt.client("s3"), rt.publish_bucket),
+            key_group={keys.key_id: keys.public_key.read_bytes()},
+            session=auth,
+            catalog=lambda_route(api.handler, api.name, **api_options),
+        )
 
     def _poll(self) -> None:
         """The SQS -> Lambda event source mapping of the ingest function, for as long as the stack runs."""
@@ -139,6 +192,13 @@ class LocalStack:
             "httpFront": self.front.url,
             "catalogApi": f"{self.front.url}/catalog/courses",
             "site": f"{self.front.url}/courses/",
+            "signIn": f"{self.front.url}{DEV_SIGN_IN}",
+            "devUser": self.dev_user[0],
+            "devPassword": self.dev_user[1],
+            "keyId": self.key_id,
+            "keysDir": str(self.keys_dir),
+            "userPoolId": self.identity.pool_id if self.identity else None,
+            "userPoolClientId": self.identity.client_id if self.identity else None,
             "region": rt.stack.region,
             "ingestBucket": rt.ingest_bucket,
             "publishBucket": rt.publish_bucket,

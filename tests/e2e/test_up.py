@@ -3,6 +3,7 @@ the real aws CLI and plain HTTP, then stopped with Ctrl-C."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,9 +63,22 @@ def aws_cli(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def get(url: str) -> tuple[int, Any]:
+def course_cookies(stack: dict[str, Any], course: str) -> str:
+    """What `coursepipe cookies` mints: signed with the key pair the stack's edge trusts."""
+    from pipeline.access.cookies import cookie_header
+    from pipeline.access.policy import course_policy
+    from pipeline.access.signing import load_private_key, sign_policy
+
+    key = load_private_key((Path(stack["keysDir"]) / "private_key.pem").read_bytes())
+    host = stack["httpFront"].split("//", 1)[1]
+    policy = course_policy(host, course, expires=int(time.time()) + 600, scheme="http")
+    return cookie_header(sign_policy(policy, key, stack["keyId"]))
+
+
+def get(url: str, cookie: str | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
     try:
-        with urllib.request.urlopen(url, timeout=30) as resp:
+        with urllib.request.urlopen(request, timeout=30) as resp:
             body = resp.read()
             is_json = resp.headers.get("Content-Type", "").startswith("application/json")
             return resp.status, json.loads(body) if is_json else body
@@ -72,11 +87,12 @@ def get(url: str) -> tuple[int, Any]:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[dict[str, Any]]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    keys = tmp_path_factory.mktemp("keys") / "k"
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "pipeline", "up",
-            "--aws-port", str(free_port()), "--http-port", str(free_port()), "--json",
+            "--aws-port", str(free_port()), "--http-port", str(free_port()), "--keys", str(keys), "--json",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -135,9 +151,13 @@ def test_upload_then_aws_cli_then_delete_then_ctrl_c(stack: dict[str, Any], tmp_
     assert by_path["media/welcome.mp4"]["thumbnails"]["posters"]
     for asset in course["assets"]:
         assert asset["outputs"] and asset["entry"] == asset["outputs"][0]
-    # Every published path the API names is served by the front (the site as the CDN will serve it).
+    # Every published path the API names is served by the edge as the CDN will: with the course's signed
+    # cookies only.
+    cookie = course_cookies(stack, SAMPLE_COURSE_ID)
     for path in [lessons[0]["page"], lessons[0]["video"]["master"], by_path["images/diagram.png"]["entry"]]:
-        assert get(f"{site}{path}")[0] == 200, path
+        assert get(f"{site}{path}", cookie)[0] == 200, path
+        assert get(f"{site}{path}")[0] == 403, path
+    assert get(f"{site}{lessons[0]['page']}", course_cookies(stack, "other-course"))[0] == 403
     status, listing = get(f"{api}/catalog/courses")
     assert status == 200 and SAMPLE_COURSE_ID in [c["courseId"] for c in listing["courses"]]
 
@@ -173,7 +193,8 @@ def test_upload_then_aws_cli_then_delete_then_ctrl_c(stack: dict[str, Any], tmp_
     # ---- deleting a lesson source removes it from the API and the site
     page_b = next(x["page"] for s in doc["sections"] for x in s["lessons"] if x["lessonId"] == "b")
     page_a = next(x["page"] for s in doc["sections"] for x in s["lessons"] if x["lessonId"] == "a")
-    assert get(f"{site}{page_b}")[0] == 200
+    cli_cookie = course_cookies(stack, "cli-course")
+    assert get(f"{site}{page_b}", cli_cookie)[0] == 200
     removed = aws_cli(endpoint, "s3", "rm", f"s3://{bucket}/courses/cli-course/lessons/b.md")
     assert removed.returncode == 0, removed.stderr
 
@@ -183,8 +204,8 @@ def test_upload_then_aws_cli_then_delete_then_ctrl_c(stack: dict[str, Any], tmp_
         return b["status"] == "MISSING"
 
     wait_until(b_missing)
-    assert get(f"{site}{page_b}")[0] == 404
-    index = get(f"{site}/courses/cli-course/index.html")[1].decode("utf-8")
+    assert get(f"{site}{page_b}", cli_cookie)[0] == 404
+    index = get(f"{site}/courses/cli-course/index.html", cli_cookie)[1].decode("utf-8")
     assert page_b.rsplit("/", 1)[1] not in index and page_a.rsplit("/", 1)[1] in index
     printed = coursepipe("catalog", "cli-course", "--endpoint", endpoint, "--json")
     assert printed.returncode == 0, printed.stderr
@@ -194,6 +215,24 @@ def test_upload_then_aws_cli_then_delete_then_ctrl_c(stack: dict[str, Any], tmp_
     ]
     status, errors = get(f"{api}/catalog/assets?status=DELETED")
     assert status == 200 and [a["path"] for a in errors["assets"]] == ["lessons/b.md"]
+
+    # ---- the dev sign-in page (the stack's admin user) sets working cookies
+    form = urllib.parse.urlencode(
+        {"email": stack["devUser"], "password": stack["devPassword"], "course": "cli-course"}
+    ).encode()
+    # (Python's cookie jar will not send Secure cookies over http; browsers do on 127.0.0.1.)
+    host, port = stack["httpFront"].split("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("POST", "/auth/dev/sign-in", form, {"Content-Type": "application/x-www-form-urlencoded"})
+    resp = conn.getresponse()
+    resp.read()
+    assert resp.status == 303 and resp.getheader("Location") == "/courses/cli-course/index.html"
+    jar = [
+        v.split(";", 1)[0] for k, v in resp.getheaders() if k.lower() == "set-cookie" and "Max-Age=0" not in v
+    ]
+    conn.close()
+    status, index = get(f"{site}/courses/cli-course/index.html", "; ".join(jar))
+    assert status == 200 and b"From the CLI" in index
 
     # ---- Ctrl-C ends it cleanly
     proc: subprocess.Popen[str] = stack["process"]
