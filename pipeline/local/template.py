@@ -128,12 +128,17 @@ class Stack:
         }
         if name in pseudo:
             return pseudo[name]
-        if name in self.parameters:
-            return str(self.parameters[name])
         spec = self.template.get("Parameters", {}).get(name)
-        if spec is None or "Default" not in spec:
+        if name in self.parameters:
+            value = str(self.parameters[name])
+        elif spec is None or "Default" not in spec:
             raise TemplateError(f"parameter {name} has no value and no Default")
-        return str(spec["Default"])
+        else:
+            value = str(spec["Default"])
+        kind = str((spec or {}).get("Type", ""))
+        if kind == "CommaDelimitedList" or kind.startswith("List<"):
+            return [v.strip() for v in value.split(",")] if value else []  # type: ignore[return-value]
+        return value
 
     def physical_name(self, logical_id: str) -> str:
         res = self.resources.get(logical_id)
@@ -209,7 +214,8 @@ class Stack:
                 return self._sub(str(text), {k: self.resolve(v) for k, v in variables.items()})
             if key == "Fn::Join":
                 sep, items = arg
-                return str(sep).join(str(self.resolve(i)) for i in items)
+                values = self.resolve(items)  # a list, or an intrinsic (a list parameter) that yields one
+                return str(sep).join(str(v) for v in (values if isinstance(values, list) else [values]))
             if key == "Fn::Select":
                 index, items = arg
                 return self.resolve(items)[int(index)]

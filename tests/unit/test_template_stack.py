@@ -343,3 +343,18 @@ def test_the_real_template_without_dax_creates_no_dax_resources() -> None:
         Path(__file__).resolve().parents[2] / "template.yaml", parameters={"EnableDax": "true"}
     )
     assert {"DaxCluster", "DaxSubnetGroup", "DaxParameterGroup", "DaxRole"} <= set(dax.resources)
+
+
+def test_list_parameters_resolve_to_lists() -> None:
+    stack = Stack.from_file(Path(__file__).resolve().parents[2] / "template.yaml")
+    assert stack.resolve({"Ref": "CorsAllowedOrigins"}) == []
+    assert stack.condition("HasCorsOrigins") is False
+    chosen = Stack.from_file(
+        Path(__file__).resolve().parents[2] / "template.yaml",
+        parameters={"CorsAllowedOrigins": "https://learn.example.com, https://app.example.com"},
+    )
+    assert chosen.resolve({"Ref": "CorsAllowedOrigins"}) == [
+        "https://learn.example.com",
+        "https://app.example.com",
+    ]
+    assert chosen.condition("HasCorsOrigins") is True
