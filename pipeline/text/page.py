@@ -9,11 +9,14 @@ course, and break in a local preview. Pages carry no inline script or style, so 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 from importlib.resources import files
+from pathlib import Path
 from string import Template
 
 from pygments.formatters import HtmlFormatter
@@ -22,6 +25,14 @@ LIGHT_CODE_STYLE = "default"
 DARK_CODE_STYLE = "github-dark"
 TOC_LEVELS = (2, 3)
 ASSETS_DIR = "assets"
+# hls.js comes from the npm registry (web/package.json), never committed. The player script loads it by
+# this fixed name from the same assets/ folder; HLS_JS_PATH points elsewhere (e.g. a Lambda layer).
+HLS_JS_PATH_ENV = "HLS_JS_PATH"
+HLS_JS_ASSET = f"{ASSETS_DIR}/hls.min.js"
+DEFAULT_HLS_JS = Path(__file__).resolve().parents[2] / "web/node_modules/hls.js/dist/hls.min.js"
+
+logger = logging.getLogger(__name__)
+_hls_js_missing_logged: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,32 @@ def site_assets() -> dict[str, str]:
     css = f"{_static('style.css')}\n{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
     js = _static("player.js")
     return {_hashed("site", css, "css"): css, _hashed("player", js, "js"): js}
+
+
+def hls_js_asset() -> tuple[str, bytes] | None:
+    """``(path under the course, content)`` of hls.js, or None when it is not installed.
+
+    Without it, browsers with native HLS still play and the others show the player's fallback link; the
+    absence is logged once per process (per source path).
+    """
+    source = Path(os.environ.get(HLS_JS_PATH_ENV) or DEFAULT_HLS_JS)
+    try:
+        return HLS_JS_ASSET, _read_cached(source, source.stat().st_mtime_ns)
+    except OSError:
+        if str(source) not in _hls_js_missing_logged:
+            _hls_js_missing_logged.add(str(source))
+            logger.warning(
+                "hls.js not found at %s (run `npm ci --prefix web` or set %s); pages are published "
+                "without it and play only where the browser has native HLS",
+                source,
+                HLS_JS_PATH_ENV,
+            )
+        return None
+
+
+@lru_cache(maxsize=4)
+def _read_cached(source: Path, mtime_ns: int) -> bytes:
+    return source.read_bytes()
 
 
 def _hashed(stem: str, content: str, ext: str) -> str:

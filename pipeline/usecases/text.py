@@ -30,6 +30,7 @@ from pipeline.text.page import (
     CourseView,
     LessonLink,
     SectionView,
+    hls_js_asset,
     render_course_index,
     render_page,
     site_assets,
@@ -215,11 +216,20 @@ def _lesson_html(
 
 
 def _publish_site_assets(services: Services, prefix: str) -> None:
-    """The stylesheet and player script, once per course (names are content hashes: write only if absent)."""
+    """The stylesheet and player script, once per course (names are content hashes: write only if absent),
+    and hls.js when it is installed."""
     bucket = services.settings.publish_bucket
     for path, content in site_assets().items():
         if services.store.head(bucket, prefix + path) is None:
             services.store.put_bytes(bucket, prefix + path, content.encode("utf-8"), cache_control=IMMUTABLE)
+    hls_js = hls_js_asset()
+    if hls_js is not None:
+        # A fixed name (the player script loads it as "hls.min.js"), so a short cache, and rewritten when
+        # the installed version changes size.
+        hls_path, hls_bytes = hls_js
+        existing = services.store.head(bucket, prefix + hls_path)
+        if existing is None or existing.size != len(hls_bytes):
+            services.store.put_bytes(bucket, prefix + hls_path, hls_bytes, cache_control=SHORT)
 
 
 def _publish_index(
