@@ -29,7 +29,7 @@ from pipeline.access.cookies import (
     SIGNATURE_COOKIE,
     set_cookie_headers,
 )
-from pipeline.access.policy import course_path, course_policy
+from pipeline.access.policy import check_media_domain, course_path, course_policy
 from pipeline.access.signing import load_private_key, sign_policy
 from pipeline.config import SessionSettings
 from pipeline.handlers._wiring import logger, services, tracer
@@ -109,8 +109,15 @@ def handler(event: APIGatewayProxyEventV2, context: LambdaContext) -> dict[str, 
         if not COURSE_ID_RE.fullmatch(course_id):
             return _error(400, "BadRequest", f"{course_id!r} is not a course id")
         return _signed_out(course_id)
-    viewer_host = event.headers.get(cfg.viewer_host_header) or ""
-    if cfg.media_domain and viewer_host and viewer_host != cfg.media_domain:
+    try:
+        viewer_host = (
+            check_media_domain(event.headers.get(cfg.viewer_host_header) or "")
+            if event.headers.get(cfg.viewer_host_header)
+            else ""
+        )
+    except ValueError:
+        return _error(400, "BadRequest", "the viewer host is not a host name")
+    if cfg.media_domain and viewer_host and viewer_host != cfg.media_domain.lower():
         return _error(400, "BadRequest", f"open sessions on https://{cfg.media_domain}/auth/...")
     host = cfg.media_domain or viewer_host
     if not host:

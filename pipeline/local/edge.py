@@ -55,6 +55,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from pipeline.access.cookies import parse_cookie_header
+from pipeline.access.policy import check_media_domain
 from pipeline.access.verify import PublicKeyLike, load_key_group, verify_request
 from pipeline.content_types import content_type_for
 from pipeline.local.front import (
@@ -638,7 +639,13 @@ class Edge:
             return reply, f"{request.method} not in {sorted(behaviour.allowed_methods)}"
         why = "public"
         if behaviour.signed:
-            host = request.header("Host") or f"{request.server[0]}:{request.server[1]}"
+            raw_host = request.header("Host") or f"{request.server[0]}:{request.server[1]}"
+            try:
+                # Only host[:port]: a Host carrying '/' would move the checked URL's path away from the
+                # path actually served (CloudFront never sees such a Host).
+                host = check_media_domain(raw_host)
+            except ValueError:
+                return text_reply(400, "Bad Request: invalid Host header"), f"invalid Host {raw_host!r}"
             url = f"{self.scheme}://{host}{request.path}" + (f"?{request.query}" if request.query else "")
             cookies: dict[str, str] = {}
             for header in request.header_values("Cookie"):

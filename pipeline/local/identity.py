@@ -57,6 +57,8 @@ class JwtAuthorizer:
             signature = _b64url(parts[2])
         except ValueError as exc:
             raise TokenError("the token is not a JWT") from exc
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            raise TokenError("the token is not a JWT")
         if header.get("alg") != "RS256":
             raise TokenError("only RS256 tokens are accepted")
         key = next((k for k in self.jwks.get("keys", []) if k.get("kid") == header.get("kid")), None)
@@ -73,8 +75,17 @@ class JwtAuthorizer:
             raise TokenError("the token is from another user pool")
         if self.audience not in (claims.get("aud"), claims.get("client_id")):
             raise TokenError("the token is for another client")
-        if float(claims.get("exp", 0)) <= (time.time() if now is None else now):
+        moment = time.time() if now is None else now
+        try:
+            expires, not_before = float(claims.get("exp") or 0), float(claims.get("nbf") or 0)
+        except (TypeError, ValueError) as exc:
+            raise TokenError("the token's times are not numbers") from exc
+        if expires <= moment:
             raise TokenError("the token has expired: sign in again")
+        if not_before > moment:
+            raise TokenError("the token is not valid yet")
+        if claims.get("token_use") not in ("id", "access"):
+            raise TokenError("not a Cognito ID or access token")
         return claims
 
 

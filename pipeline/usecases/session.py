@@ -16,7 +16,9 @@ from typing import Any, Protocol
 from pipeline.errors import PipelineError
 from pipeline.keys import COURSE_ID_RE
 
-PRIVILEGED_GROUPS = frozenset({"authors", "admins"})
+# Only admins see every course: an author's access is per course (an ENROLL item with role "author"), or
+# any author could watch every course.
+PRIVILEGED_GROUPS = frozenset({"admins"})
 GROUPS_CLAIM = "cognito:groups"
 
 

@@ -518,3 +518,13 @@ def test_serve_command_serves_until_sigterm(site: Path, tmp_path: Path) -> None:
         _, stderr = proc.communicate(timeout=10)
     assert proc.returncode == 0, stderr
     assert "stopped" in stderr
+
+
+def test_a_host_header_cannot_move_the_checked_path(served: Served) -> None:
+    """Cookies for one course, a request for another, and a Host with a path in it: the URL the policy is
+    checked against must be the URL served (else the other course's file would pass as this course's)."""
+    host = f"{served.domain}/courses/{COURSE}/x"
+    status, _, body = request(served, OTHER_INDEX, cookies=jar(policy(served)), headers={"Host": host})
+    assert status == 400 and b"secret of the other course" not in body
+    status, _, body = request(served, OTHER_INDEX, cookies=jar(policy(served)))
+    assert status == 403 and b"secret of the other course" not in body

@@ -104,3 +104,20 @@ def test_the_dev_sign_in_page_sets_the_cookies_and_redirects(auth: dict[str, Any
     )
     status, _, page = request(front, "POST", "/auth/dev/sign-in", wrong.encode(), headers)
     assert status == 401 and b"Wrong email or password" in page
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "a.b",
+        "W10.W10.c2ln",  # header and payload are JSON lists, not objects
+        "eyJhbGciOiJSUzI1NiIsImtpZCI6ImR1bW15In0.eyJleHAiOm51bGx9.c2ln",  # exp null, bad signature
+        "eyJhbGciOiJub25lIn0.e30.",  # alg none
+    ],
+)
+def test_malformed_tokens_are_refused_not_crashes(auth: dict[str, Any], token: str) -> None:
+    from pipeline.local.identity import TokenError
+
+    with pytest.raises(TokenError):
+        auth["identity"].authorizer().claims(f"Bearer {token}")

@@ -117,7 +117,8 @@ def test_an_enrolled_learner_gets_cookies_for_that_course_only(
     [
         ({"sub": "user-2"}, 403, "Forbidden"),  # signed in, not enrolled
         (None, 401, "Unauthorized"),  # no verified identity
-        ({"sub": "user-3", "cognito:groups": "[authors]"}, 200, None),  # HTTP API's string form of a list
+        ({"sub": "user-3", "cognito:groups": "[authors admins]"}, 200, None),  # HTTP API's string form
+        ({"sub": "user-6", "cognito:groups": "[authors]"}, 403, "Forbidden"),  # authors: per course only
         ({"sub": "user-4", "cognito:groups": ["admins"]}, 200, None),
         ({"sub": "user-5", "cognito:groups": "[learners]"}, 403, "Forbidden"),
     ],
