@@ -204,6 +204,15 @@ def test_upload_then_aws_cli_then_delete_then_ctrl_c(stack: dict[str, Any], tmp_
         return b["status"] == "MISSING"
 
     wait_until(b_missing)
+
+    # The catalog says DELETED first; the same UnpublishAsset task then removes the page and re-renders
+    # the index, so the site follows within moments: wait for the deletion's execution to end.
+    def deletion_done() -> bool:
+        listed = coursepipe("executions", "--course", "cli-course", "--endpoint", endpoint, "--json")
+        found = json.loads(listed.stdout)["executions"]
+        return any(e["action"] == "delete" and e["status"] == "SUCCEEDED" for e in found)
+
+    wait_until(deletion_done)
     assert get(f"{site}{page_b}", cli_cookie)[0] == 404
     index = get(f"{site}/courses/cli-course/index.html", cli_cookie)[1].decode("utf-8")
     assert page_b.rsplit("/", 1)[1] not in index and page_a.rsplit("/", 1)[1] in index
