@@ -77,27 +77,13 @@ def run(args: argparse.Namespace) -> int | None:
 
 def load_or_create_keys(directory: Path) -> tuple[str, str, bool]:
     """(key id, public key PEM, created): the pair in ``directory``, generated there if it has none."""
-    from pipeline.access.keypair import (
-        PRIVATE_KEY_FILE,
-        PUBLIC_KEY_FILE,
-        key_id_for,
-        public_key_pem,
-        write_key_pair,
-    )
-    from pipeline.access.signing import load_private_key, load_public_key
+    from pipeline.access.keypair import ensure_key_pair
 
-    private, public = directory / PRIVATE_KEY_FILE, directory / PUBLIC_KEY_FILE
-    if not private.exists() and not public.exists():
-        files = write_key_pair(directory)
-        return files.key_id, files.public_key_pem, True
     try:
-        if public.exists():
-            pem = public.read_text(encoding="ascii")
-            return key_id_for(load_public_key(pem)), pem, False
-        key = load_private_key(private.read_bytes()).public_key()
-        return key_id_for(key), public_key_pem(key).decode("ascii"), False
+        files, created = ensure_key_pair(directory)
     except (OSError, ValueError) as exc:
         raise EdgeUsageError(f"{directory}: cannot read the key pair: {exc}") from exc
+    return files.key_id, files.public_key_pem, created
 
 
 def _masters(root: Path, limit: int = 20) -> list[str]:

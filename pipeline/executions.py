@@ -27,3 +27,14 @@ class StepFunctionsStarter:
             raise
         started_at = resp.get("startDate")
         return str(resp["executionArn"]), started_at is not None
+
+
+def current_state(sfn: Any, execution_arn: str) -> str:
+    """The state a running execution is in (the last one entered), as the console shows it: read from the
+    newest history events only, so it costs one short request however long the execution is."""
+    events = sfn.get_execution_history(executionArn=execution_arn, reverseOrder=True, maxResults=25)["events"]
+    for event in events:
+        details = event.get("stateEnteredEventDetails")
+        if details:
+            return str(details["name"])
+    return "Starting"

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from pipeline.access.signing import KEY_BITS
+from pipeline.access.signing import KEY_BITS, load_private_key, load_public_key
 
 PRIVATE_KEY_FILE = "private_key.pem"
 PUBLIC_KEY_FILE = "public_key.pem"
@@ -110,3 +110,21 @@ def write_key_pair(directory: Path, *, force: bool = False) -> KeyPairFiles:
         key_id=key_id_for(key.public_key()),
         public_key_pem=public_pem.decode("ascii"),
     )
+
+
+def ensure_key_pair(directory: Path) -> tuple[KeyPairFiles, bool]:
+    """(the pair in ``directory``, whether it was just generated): local tools (``coursepipe up``,
+    ``serve``, ``cookies``) share one pair, made on first use. The public half is derived from the
+    private key when only that is there. Raises OSError/ValueError for unreadable or non-RSA-2048 keys."""
+    private, public = directory / PRIVATE_KEY_FILE, directory / PUBLIC_KEY_FILE
+    if not private.exists() and not public.exists():
+        return write_key_pair(directory), True
+    if public.exists():
+        pem = public.read_text(encoding="ascii")
+        key = load_public_key(pem)
+    else:
+        key = load_private_key(private.read_bytes()).public_key()
+        pem = public_key_pem(key).decode("ascii")
+    return KeyPairFiles(
+        private_key=private, public_key=public, key_id=key_id_for(key), public_key_pem=pem
+    ), False

@@ -60,6 +60,7 @@ from pipeline.access.verify import PublicKeyLike, load_key_group, verify_request
 from pipeline.content_types import content_type_for
 from pipeline.local.front import (
     CHUNK,
+    RangeNotSatisfiableError,
     Reply,
     Request,
     Route,
@@ -67,7 +68,8 @@ from pipeline.local.front import (
     _http_date,
     _not_modified_since,
     json_reply,
-    parse_range,
+    range_not_satisfiable,
+    requested_span,
     s3_route,
     text_reply,
 )
@@ -537,14 +539,10 @@ def directory_origin(root: Path) -> Route:
             return Reply(304, validators)
         headers = [("Content-Type", content_type_for(key)), *validators, ("Accept-Ranges", "bytes")]
         size = stat.st_size
-        span: tuple[int, int] | None = None
-        range_header = request.header("Range")
-        if_range = request.header("If-Range")
-        if range_header and (if_range is None or if_range.strip() == etag):
-            try:
-                span = parse_range(range_header, size)
-            except ValueError:
-                return Reply(416, [("Content-Range", f"bytes */{size}"), ("Content-Type", "text/plain")], b"")
+        try:
+            span = requested_span(request, size, etag)
+        except RangeNotSatisfiableError:
+            return range_not_satisfiable(size)
         start, length, status = 0, size, 200
         if span is not None:
             start, length, status = span[0], span[1] - span[0] + 1, 206

@@ -491,6 +491,27 @@ def _not_modified_since(header: str, last_modified: datetime | None) -> bool:
     return last_modified.replace(microsecond=0) <= since
 
 
+class RangeNotSatisfiableError(Exception):
+    """The request's Range cannot be served: answer :func:`range_not_satisfiable`."""
+
+
+def requested_span(request: Request, size: int, etag: str) -> tuple[int, int] | None:
+    """The inclusive byte span to serve for ``request`` (Range honoured unless an If-Range names another
+    version), or None for the whole body. Raises :class:`RangeNotSatisfiableError`."""
+    range_header = request.header("Range")
+    if_range = request.header("If-Range")
+    if not range_header or (if_range is not None and if_range.strip() != etag):
+        return None
+    try:
+        return parse_range(range_header, size)
+    except ValueError as exc:
+        raise RangeNotSatisfiableError(str(exc)) from exc
+
+
+def range_not_satisfiable(size: int) -> Reply:
+    return Reply(416, [("Content-Range", f"bytes */{size}"), ("Content-Type", "text/plain")], b"")
+
+
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
     """The single byte range ``header`` asks of ``size`` bytes, inclusive; None to serve everything (no
     range, or one this server ignores as RFC 9110 allows). Raises ``ValueError`` if unsatisfiable."""
@@ -606,14 +627,10 @@ def _serve_object(s3: Any, bucket: str, key: str, request: Request) -> Reply:
         if head.get(field_name):
             headers.append((header, str(head[field_name])))
 
-    span: tuple[int, int] | None = None
-    range_header = request.header("Range")
-    if_range = request.header("If-Range")
-    if range_header and (if_range is None or if_range.strip() == etag):
-        try:
-            span = parse_range(range_header, size)
-        except ValueError:
-            return Reply(416, [("Content-Range", f"bytes */{size}"), ("Content-Type", "text/plain")], b"")
+    try:
+        span = requested_span(request, size, etag)
+    except RangeNotSatisfiableError:
+        return range_not_satisfiable(size)
 
     status, length = 200, size
     if span is not None:

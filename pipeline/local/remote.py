@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pipeline.executions import current_state
 from pipeline.keys import execution_name
 from pipeline.local.run import Upload, upload_wave
 from pipeline.local.target import StackTarget
@@ -84,15 +85,6 @@ def put_file(target: StackTarget, s3: Any, item: Upload) -> str | None:
     return version
 
 
-def _current_state(sfn: Any, arn: str) -> str:
-    events = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=25)["events"]
-    for event in events:
-        details = event.get("stateEnteredEventDetails")
-        if details:
-            return str(details["name"])
-    return "Starting"
-
-
 def follow(
     target: StackTarget,
     followed: list[Followed],
@@ -118,7 +110,7 @@ def follow(
                     pending.remove(item)
                 continue
             status = str(desc["status"])
-            state = status if status != "RUNNING" else _current_state(sfn, item.arn)
+            state = status if status != "RUNNING" else current_state(sfn, item.arn)
             if state != item.state and progress is not None:
                 progress(item.key, state, time.monotonic() - started)
             item.state, item.status = state, status

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipeline.catalog.dynamo import DynamoCatalog
+from pipeline.executions import current_state
 from pipeline.keys import execution_name
 from pipeline.local.export import export_run
 from pipeline.local.runtime import LocalRuntime
@@ -54,14 +55,6 @@ def upload_wave(key: str) -> int:
     return 1
 
 
-def _current_state(runtime: LocalRuntime, arn: str) -> str:
-    for event in reversed(runtime.history(arn)):
-        details = event.get("stateEnteredEventDetails")
-        if details:
-            return str(details["name"])
-    return "Starting"
-
-
 def run_uploads(
     uploads: Sequence[Upload],
     *,
@@ -101,7 +94,11 @@ def run_uploads(
             ) -> None:
                 if progress is None:
                     return
-                state = desc["status"] if desc["status"] != "RUNNING" else _current_state(runtime, arn)
+                state = (
+                    desc["status"]
+                    if desc["status"] != "RUNNING"
+                    else current_state(runtime.client("stepfunctions"), arn)
+                )
                 if _seen.get(arn) != state:
                     _seen[arn] = state
                     progress(_items[arn].key, state, time.monotonic() - started)

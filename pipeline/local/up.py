@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.access.keypair import ensure_key_pair
 from pipeline.local.edge import Edge, EdgeConfig, bucket_origin
 from pipeline.local.front import HttpFront, Reply, Request, lambda_route
 from pipeline.local.identity import LocalIdentity
@@ -38,25 +39,6 @@ DEV_SIGN_IN = "/auth/dev"
 
 class PortInUseError(Exception):
     """A port ``up`` needs is taken; the message names the option that moves it."""
-
-
-def ensure_key_pair(directory: Path) -> Any:
-    """The signing key pair in ``directory`` (``coursepipe keys generate`` layout), made if missing, so
-    ``coursepipe cookies`` and ``coursepipe serve`` sign with the key this stack trusts."""
-    from pipeline.access.keypair import key_id_for, write_key_pair
-    from pipeline.access.signing import load_public_key
-
-    private, public = directory / "private_key.pem", directory / "public_key.pem"
-    if not (private.is_file() and public.is_file()):
-        return write_key_pair(directory)
-
-    @dataclass(frozen=True)
-    class Existing:
-        private_key: Path
-        public_key: Path
-        key_id: str
-
-    return Existing(private, public, key_id_for(load_public_key(public.read_bytes())))
 
 
 def ensure_free(port: int, option: str) -> None:
@@ -114,7 +96,7 @@ class LocalStack:
         ``/catalog/*`` the catalog API, everything else the publish bucket."""
         rt = self.runtime
         stack = rt.stack
-        keys = ensure_key_pair(self.keys_dir)
+        keys, _ = ensure_key_pair(self.keys_dir)
         self.key_id = keys.key_id
         secret_id = stack.function_environment(SESSION_FUNCTION_ID)["SIGNING_KEY_SECRET_ID"]
         private_pem = keys.private_key.read_text(encoding="utf-8")
@@ -143,7 +125,7 @@ class LocalStack:
         return Edge(
             EdgeConfig.from_template(rt.template_path, parameters=dict(rt.parameters)),
             bucket=bucket_origin(lambda: rt.client("s3"), rt.publish_bucket),
-            key_group={keys.key_id: keys.public_key.read_bytes()},
+            key_group={keys.key_id: keys.public_key_pem},
             session=auth,
             catalog=lambda_route(api.handler, api.name, **api_options),
         )

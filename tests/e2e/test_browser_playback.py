@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from pipeline.storage import ObjectInfo
 from pipeline.text import page
 from pipeline.text.page import HLS_JS_ASSET, HLS_JS_PATH_ENV, hls_js_asset
 from pipeline.usecases.text import _publish_site_assets
+from tests.stack_process import start_up
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -105,35 +105,11 @@ def test_missing_hls_js_publishes_nothing_and_logs_once(
 # ---- headless Chromium through the local edge
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    keys = tmp_path_factory.mktemp("keys") / "k"
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "pipeline", "up",
-            "--aws-port", str(_free_port()), "--http-port", str(_free_port()), "--keys", str(keys), "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline() if proc.stdout else ""))
-    reader.start()
-    reader.join(timeout=60)
-    if not lines or not lines[0].strip():
-        proc.kill()
-        raise AssertionError(f"coursepipe up did not start: {proc.stderr.read() if proc.stderr else ''}")
+    proc, info = start_up(tmp_path_factory.mktemp("keys") / "k")
     try:
-        yield json.loads(lines[0])
+        yield info
     finally:
         proc.kill()
         proc.wait(timeout=30)

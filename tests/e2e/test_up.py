@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -22,16 +21,11 @@ from typing import Any
 import pytest
 
 from pipeline.local.samples import SAMPLE_COURSE_ID, materialize_sample_course
+from tests.stack_process import free_port, start_up
 
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def coursepipe(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -88,24 +82,7 @@ def get(url: str, cookie: str | None = None) -> tuple[int, Any]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    keys = tmp_path_factory.mktemp("keys") / "k"
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "pipeline", "up",
-            "--aws-port", str(free_port()), "--http-port", str(free_port()), "--keys", str(keys), "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline() if proc.stdout else ""))
-    reader.start()
-    reader.join(timeout=60)
-    if not lines or not lines[0].strip():
-        proc.kill()
-        raise AssertionError(f"coursepipe up did not start: {proc.stderr.read() if proc.stderr else ''}")
-    info = json.loads(lines[0])
+    proc, info = start_up(tmp_path_factory.mktemp("keys") / "k")
     info["process"] = proc
     yield info
     if proc.poll() is None:
