@@ -25,7 +25,7 @@ import boto3
 from moto import mock_aws
 
 from pipeline import aws
-from pipeline.local import s3events
+from pipeline.local import s3events, serial
 from pipeline.local.lambdas import FunctionSpec, InProcessLambdas
 from pipeline.local.template import Stack
 
@@ -127,6 +127,7 @@ class LocalRuntime:
             self._mock.start()
         else:
             self._start_server(self.server_port)
+        serial.install()
         s3events.install()
         self.lambdas.install()
         self._create_storage()
@@ -161,6 +162,7 @@ class LocalRuntime:
     def stop(self) -> None:
         self.lambdas.uninstall()
         s3events.uninstall()
+        serial.uninstall()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
