@@ -151,6 +151,7 @@ _DELIMITER_RUN = re.compile(rf"\*{{{MAX_DELIMITER_RUN + 1},}}|_{{{MAX_DELIMITER_
 _ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _ABBREVIATION = re.compile(r"^ {0,3}\*\[")
+_DEFINITION = re.compile(r"^ {0,3}:[ \t]")
 _TAG_OR_CLOSE = re.compile(r"<[a-zA-Z!?/]|>")
 _HTML_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>")
 # Elements that never contain others, or that the HTML parser closes by itself when a sibling starts:
@@ -772,6 +773,8 @@ def _check_structure(lines: list[str], fences: list[_Fence], *, name: str, first
     headings = footnotes = abbreviations = markup = blocks = 0
     quote_depth = list_level = 0
     previous_blank = True
+    # A term line between two definitions with no blank line nests a new list inside the last definition.
+    definitions = after_term = 0
     outside: list[str] = []  # lines outside fenced code, for the unclosed-tag scan
     for index, line in enumerate(lines):
         number = first_line + index
@@ -838,6 +841,19 @@ def _check_structure(lines: list[str], fences: list[_Fence], *, name: str, first
         markup += rest.count("<") + rest.count("&")
         if markup > MAX_MARKUP_CHARS:
             raise fail(f"more than {MAX_MARKUP_CHARS:,} '<' and '&' outside code blocks", "split the lesson")
+        if not rest.strip():
+            definitions = after_term = 0
+        elif _DEFINITION.match(rest):
+            definitions += after_term
+            after_term = 0
+            if definitions > MAX_NESTING:
+                raise fail(
+                    f"definition lists nested more than {MAX_NESTING} deep (a term right after a "
+                    "definition starts a list inside it)",
+                    "put a blank line between one definition and the next term",
+                )
+        else:
+            after_term = 1
         previous_blank = not line.strip()
     _check_unclosed_tags("\n".join(outside), name=name, first_line=first_line)
 

@@ -257,7 +257,7 @@ BOUNDED: list[tuple[str, Callable[[], str], str | None]] = [
     ("wide-table", lambda: "|" + "a|" * 5_000 + "\n|" + "-|" * 5_000 + "\n", "'|' on one line"),
     ("many-code-blocks", lambda: "```\nx\n```\n" * 50_000, "code blocks"),
     ("many-admonitions", lambda: "!!! note\n    x\n\n" * 40_000, "split it"),
-    ("definition-list-chain", lambda: "t\n:   d\n" * 3_000, "nested too deeply"),
+    ("definition-list-chain", lambda: "t\n:   d\n" * 3_000, "definition lists nested more than 50 deep"),
     ("nested-html-divs", lambda: "<div>\n" * 20_000, "nested more than 200 deep"),
     ("table-foster-parenting", lambda: "<table>x\n" * 20_000, "nested more than 200 deep"),
     ("inline-html-nesting", lambda: "x " + "<b><i>" * 150 + "\n", "nested more than 200 deep"),
