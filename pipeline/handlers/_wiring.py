@@ -17,6 +17,9 @@ from pipeline.storage import S3ObjectStore
 
 # stderr, not stdout: Lambda ships both to CloudWatch, and locally stdout belongs to the CLI (--json).
 logger = Logger(stream=sys.stderr)
+# Every handler is decorated with capture_response=False: the session response carries signed cookies,
+# the catalog API's operator routes carry error text, the encoders' results are large, and each task's
+# output is already in the Step Functions execution history. Traces keep timings and errors only.
 tracer = Tracer()
 
 

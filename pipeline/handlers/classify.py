@@ -12,6 +12,6 @@ from pipeline.usecases.classify import classify_asset
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return classify_asset(SourceRef.from_dict(event["source"]), event.get("executionArn"), services())

@@ -12,6 +12,6 @@ from pipeline.usecases.video import encode_audio_track
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return encode_audio_track(SourceRef.from_dict(event["source"]), event["job"], services())

@@ -12,6 +12,6 @@ from pipeline.usecases.image import make_image_variants
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return make_image_variants(SourceRef.from_dict(event["source"]), services())

@@ -12,7 +12,7 @@ from pipeline.usecases.video import package_hls
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return package_hls(
         SourceRef.from_dict(event["source"]), event["asset"], event["plan"], event["probe"], services()

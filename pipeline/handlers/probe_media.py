@@ -12,6 +12,6 @@ from pipeline.usecases.video import probe_media
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return probe_media(SourceRef.from_dict(event["source"]), services())

@@ -11,7 +11,7 @@ from pipeline.usecases.record import record_failure
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The state machine passes {"state": <the execution state>, "executionArn": $$.Execution.Id}.
     return record_failure(event.get("state", event), services(), event.get("executionArn"))

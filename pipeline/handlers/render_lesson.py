@@ -12,6 +12,6 @@ from pipeline.usecases.text import render_lesson_page
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return render_lesson_page(SourceRef.from_dict(event["source"]), services())

@@ -98,17 +98,21 @@ def _signed_out(course_id: str) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @event_source(data_class=APIGatewayProxyEventV2)
 def handler(event: APIGatewayProxyEventV2, context: LambdaContext) -> dict[str, Any]:
     cfg = session_settings()
     # The route's path parameter; a $default/proxy route (the local edge) only has the path.
     match = SESSION_PATH.search(event.raw_path or "")
     course_id = (event.path_parameters or {}).get("courseId") or (unquote(match.group(1)) if match else "")
-    if event.request_context.http.method == "DELETE":
+    method = event.request_context.http.method
+    if method == "DELETE":
         if not COURSE_ID_RE.fullmatch(course_id):
             return _error(400, "BadRequest", f"{course_id!r} is not a course id")
         return _signed_out(course_id)
+    if method != "POST":
+        # Cookies only in answer to a POST: a GET is what an <img> or a link on any page can make.
+        return _error(405, "MethodNotAllowed", "open a session with POST (sign out with DELETE)")
     try:
         viewer_host = (
             check_media_domain(event.headers.get(cfg.viewer_host_header) or "")

@@ -12,7 +12,7 @@ from pipeline.usecases.delete import unpublish_asset
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return unpublish_asset(
         SourceRef.from_dict(event["source"]),

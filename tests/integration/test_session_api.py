@@ -153,3 +153,33 @@ def test_sign_out_expires_the_course_cookies(session_api: dict[str, Any]) -> Non
     reply = call(session_api, "algebra", None, method="DELETE")
     assert reply["statusCode"] == 200 and len(reply["cookies"]) == 4
     assert all("Max-Age=0" in c and "Path=/courses/algebra/" in c for c in reply["cookies"])
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "OPTIONS"])
+def test_cookies_are_issued_in_answer_to_post_only(
+    runtime: LocalRuntime, session_api: dict[str, Any], method: str
+) -> None:
+    DynamoCatalog(runtime.client("dynamodb"), runtime.catalog_table).enroll("algebra", "user-1")
+    reply = call(session_api, "algebra", {"sub": "user-1"}, method=method)
+    assert reply["statusCode"] == 405 and "cookies" not in reply
+    assert json.loads(reply["body"])["error"]["code"] == "MethodNotAllowed"
+
+
+def test_the_tracer_never_records_the_cookies(
+    runtime: LocalRuntime, session_api: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Powertools' tracer stores a handler's response as X-Ray metadata unless told not to: the session
+    response is the signed cookies. Record what the tracer is handed and whether it would keep it."""
+    from pipeline.handlers._wiring import tracer
+
+    kept: list[Any] = []
+
+    def record(*, method_name: str, data: Any, subsegment: Any, capture_response: bool = True) -> None:
+        if capture_response:
+            kept.append(data)
+
+    monkeypatch.setattr(tracer, "_add_response_as_metadata", record)
+    DynamoCatalog(runtime.client("dynamodb"), runtime.catalog_table).enroll("algebra", "user-1")
+    reply = call(session_api, "algebra", {"sub": "user-1"})
+    assert reply["statusCode"] == 200 and reply["cookies"]
+    assert kept == []
