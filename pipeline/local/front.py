@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pipeline.local.lambdas import Handler, LocalContext, load_handler
+from pipeline.local.loopback import refusal
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 CHUNK = 64 * 1024
@@ -150,8 +151,11 @@ class HttpFront:
         port: int = 0,
         routes: Sequence[tuple[str, Route]] = (),
         log: Callable[[str], None] | None = None,
+        loopback_only: bool = True,
     ) -> None:
         self.host = host
+        # Only this machine's pages and tools (pipeline.local.loopback): no other site, no DNS rebinding.
+        self.loopback_only = loopback_only
         self.routes = sorted(
             ((prefix.rstrip("/"), route) for prefix, route in routes), key=lambda r: -len(r[0])
         )
@@ -230,6 +234,10 @@ class HttpFront:
         except _BadRequestError as bad:
             handler.close_connection = True
             self._send(handler, bad.reply)
+            return
+        reason = refusal(request.headers) if self.loopback_only else None
+        if reason is not None:
+            self._send(handler, json_reply(403, {"message": "Forbidden", "detail": reason}))
             return
         route = self.route_for(request.path)
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -76,10 +77,12 @@ class JwtAuthorizer:
         if self.audience not in (claims.get("aud"), claims.get("client_id")):
             raise TokenError("the token is for another client")
         moment = time.time() if now is None else now
-        try:
-            expires, not_before = float(claims.get("exp") or 0), float(claims.get("nbf") or 0)
-        except (TypeError, ValueError) as exc:
-            raise TokenError("the token's times are not numbers") from exc
+        # NumericDate (RFC 7519): a JSON number. float("inf"), float("nan") and "1e99" strings are not times.
+        expires, not_before = claims.get("exp"), claims.get("nbf", 0)
+        for value in (expires, not_before):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise TokenError("the token's exp/nbf are not numeric dates")
+        assert isinstance(expires, int | float) and isinstance(not_before, int | float)
         if expires <= moment:
             raise TokenError("the token has expired: sign in again")
         if not_before > moment:

@@ -25,7 +25,7 @@ import boto3
 from moto import mock_aws
 
 from pipeline import aws
-from pipeline.local import s3events, serial
+from pipeline.local import loopback, s3events, serial
 from pipeline.local.lambdas import FunctionSpec, InProcessLambdas
 from pipeline.local.template import Stack
 
@@ -139,11 +139,11 @@ class LocalRuntime:
         """moto's ThreadedMotoServer in this process: its backends are the ones our in-process Lambda
         invoke and S3 event patches act on. Clients (ours, Step Functions' own, the user's) use HTTP."""
         from moto.core.config import default_user_config
-        from moto.server import ThreadedMotoServer
 
         self._config_patch = patch.dict(default_user_config, MOTO_CONFIG)
         self._config_patch.start()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        # Loopback Host and Origin only: any web page could otherwise read the signing key (moto's CORS).
+        self._server = loopback.guarded_moto_server("127.0.0.1", port)
         self._server.start()
         host, bound = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{bound}"

@@ -240,23 +240,24 @@ def test_bad_requests_do_not_kill_the_server(api: HttpFront) -> None:
         raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
         assert b"400" in raw.recv(1024)
     with socket.create_connection(("127.0.0.1", api.port), timeout=5) as raw:
-        raw.sendall(b"BREW /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw.sendall(b"BREW /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert raw.recv(1024).startswith(b"HTTP/1.1 501")
     with socket.create_connection(("127.0.0.1", api.port), timeout=5) as raw:
-        raw.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
+        raw.sendall(b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: nope\r\n\r\n")
         assert raw.recv(1024).startswith(b"HTTP/1.1 400")
     with socket.create_connection(("127.0.0.1", api.port), timeout=5) as raw:
-        raw.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n")
+        raw.sendall(b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 999999999\r\n\r\n")
         assert raw.recv(1024).startswith(b"HTTP/1.1 413")
     with socket.create_connection(("127.0.0.1", api.port), timeout=5) as raw:
-        raw.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n")  # and hang up mid-request
+        raw.sendall(b"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and hang up mid-request
     assert call(api, "GET", "/echo")[0] == 200
 
 
 def test_chunked_request_bodies_are_read(api: HttpFront) -> None:
     with socket.create_connection(("127.0.0.1", api.port), timeout=5) as raw:
         raw.sendall(
-            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+            b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+            b"Transfer-Encoding: chunked\r\n"
             b"Connection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
         )
         data = b""
