@@ -32,6 +32,11 @@ class LessonError(PipelineError):
     """A Markdown lesson cannot be rendered (not UTF-8, too large, bad front matter)."""
 
 
+class LessonRenderError(LessonError):
+    """Rendering a lesson failed in a way no check anticipated (a renderer bug or a library's limit): the
+    lesson fails alone, its course and siblings are published, and operators find it by this name."""
+
+
 class ManifestError(PipelineError):
     """``course.yaml`` is not a valid course manifest."""
 

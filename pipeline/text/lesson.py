@@ -11,15 +11,18 @@ a random per-render nonce, so an author cannot forge one. The page around the fr
 
 Python-Markdown is quadratic or recursive on some inputs (deep lists, thousands of headings, long runs of
 unclosed brackets...): ``_check_structure`` and the inline work meter refuse those with a message that
-tells the author what to change, and ``_plan_highlighting`` keeps Pygments (quadratic in many lexers) to
-blocks it handles quickly, so a 1 MB lesson renders in bounded time or fails fast. The limits and their
-costs were measured with tests/unit/test_lesson_hostile.py's inputs on a 2-CPU machine.
+tells the author what to change, and ``pipeline/text/fences.py`` keeps Pygments (quadratic in many
+lexers) to blocks it handles quickly, so a 1 MB lesson renders in bounded time or fails fast. The limits
+and their costs were measured with tests/unit/test_lesson_hostile.py's inputs on a 2-CPU machine.
+
+Whatever goes wrong while rendering, ``render_lesson`` raises a ``LessonError`` (``LessonRenderError`` for
+what no check foresaw): one lesson's failure is that lesson's, never its course's.
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
+import logging
 import re
 import secrets
 import xml.etree.ElementTree as etree
@@ -35,7 +38,8 @@ import yaml
 from markdown.extensions.toc import slugify_unicode
 from markdown.util import AtomicString
 
-from pipeline.errors import LessonError
+from pipeline.errors import LessonError, LessonRenderError, PipelineError
+from pipeline.text.fences import Fence, FencedCode, find_fences, markdown_lines
 from pipeline.text.links import Resolver, Target
 from pipeline.text.player import is_playable, player_html, safe_url
 
@@ -86,23 +90,6 @@ MAX_FOOTNOTE_MARKS = 1_000  # [^ref] and [^ref]: definitions
 MAX_ABBREVIATIONS = 50  # each is a pattern matched against all the text
 MAX_TABLE_PIPES = 128  # "|" on one line: about as many table columns
 MAX_BLOCKS = 10_000  # paragraphs, list items, headings, quote levels: Markdown spends ~30-150 us on each
-MAX_CODE_BLOCKS = 1_000
-MAX_UNCLOSED_FENCES = 50  # Markdown searches to the end of the lesson for the end of each
-# Pygments is quadratic or worse on hostile input for many lexers (java, csharp, html, xml... time out on
-# 20 KB): only these, fuzzed at <= 8 us a character on blocks within the limits below, highlight. Other
-# blocks are shown plain, in <pre><code class="language-...">.
-HIGHLIGHTED_LANGUAGES = frozenset(
-    {
-        *("python", "py", "python3", "pycon", "javascript", "js", "jsx", "typescript", "ts", "tsx", "json"),
-        *("yaml", "yml", "bash", "sh", "shell", "zsh", "console", "shell-session", "css", "scss", "sql"),
-        *("c", "cpp", "c++", "go", "golang", "rust", "rs", "ruby", "rb", "php", "kotlin", "swift", "diff"),
-        *("patch", "ini", "toml", "docker", "dockerfile", "markdown", "md", "text", "txt", "r", "lua"),
-        *("perl", "haskell", "scala"),
-    }
-)
-MAX_HIGHLIGHTED_BLOCK = 20_000  # characters of one code block
-MAX_HIGHLIGHTED_LINE = 500  # characters of its longest line
-MAX_HIGHLIGHTED_CHARS = 60_000  # all highlighted code of a lesson (~0.5 s at worst)
 MAX_MARKUP_CHARS = 100_000  # '<' and '&' outside code: each is an event for Markdown's HTML scanner
 UNCLOSED_TAG_BUDGET = 15_000_000  # characters scanned looking for a '>' (~65 ns each)
 MAX_HTML_DEPTH = 200  # open elements, Markdown's and the author's raw HTML together
@@ -112,9 +99,9 @@ MAX_FRONT_MATTER_DEPTH = 20
 MAX_DURATION_S = 24 * 3600
 MAX_WARNINGS = 20
 
+# Fenced code is ours (pipeline/text/fences.py), in place of the fenced_code extension.
 _EXTENSIONS = [
     "tables",
-    "fenced_code",
     "codehilite",
     "footnotes",
     "admonition",
@@ -127,8 +114,8 @@ _EXTENSIONS = [
     "smarty",
 ]
 _EXTENSION_CONFIGS: dict[str, dict[str, object]] = {
-    # Token classes (noclasses=False): the page's stylesheet colours them; style attributes are dropped.
-    "codehilite": {"guess_lang": False, "css_class": "codehilite", "use_pygments": True, "noclasses": False},
+    # Indented code (never highlighted, see render_lesson) gets the class fenced code has.
+    "codehilite": {"guess_lang": False, "css_class": "codehilite", "use_pygments": False},
     # Unicode slugs: a course in Greek or Japanese still gets readable, unique anchors.
     "toc": {"permalink": True, "slugify": slugify_unicode},
     # align="..." rather than style="text-align: ...": style attributes are not allowed through.
@@ -137,12 +124,6 @@ _EXTENSION_CONFIGS: dict[str, dict[str, object]] = {
 
 _FRONT_MATTER_END = ("---", "...")
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
-# The opening line of a fenced code block, exactly as the fenced_code extension reads it.
-_FENCE_OPEN = re.compile(
-    r"^(?P<fence>~{3,}|`{3,})[ ]*(?:\{(?P<attrs>[^\n]*)\}|\.?(?P<lang>[\w#.+-]*)[ ]*"
-    r"(?:hl_lines=(?P<quot>[\"'])(?P<hl>.*?)(?P=quot)[ ]*)?)$"
-)
-_ATTR_CLASS = re.compile(r"(?:^|\s)\.([\w#.+-]+)")
 _QUOTE_PREFIX = re.compile(r"^[ \t]*(?:>[ \t]?)+")
 _LIST_MARKERS = re.compile(r"^[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)+")
 _LIST_MARKER = re.compile(r"[-*+]|\d{1,9}[.)]")
@@ -171,6 +152,8 @@ _KIND_NAMES = {
     "file": "a file",
 }
 _TEXT_PLACEHOLDER = re.compile("[\x02\x03]|wzxhzdk:\\d+|klzzwxh:\\d+")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -210,22 +193,49 @@ def render_lesson(
     messages and warnings, and as a last-resort title. ``resolve`` maps each relative URL to a course file
     (``None``: keep the URL as written). ``video`` is the lesson's ``video:`` from ``course.yaml``; its
     player goes at the top of the body, after the lesson's h1 if the body starts with one.
+
+    Raises ``LessonError`` and nothing else (but ``MemoryError`` and what is not an ``Exception``): an
+    error no check anticipated becomes a ``LessonRenderError`` naming the lesson, so a caller rendering
+    a whole course fails this lesson only.
     """
+    try:
+        return _render(source, name=name, resolve=resolve, video=video, max_bytes=max_bytes)
+    except (PipelineError, MemoryError):
+        raise
+    except RecursionError as exc:  # the structure checks catch the known cases; this is the backstop
+        raise LessonError(
+            f"{name}: the lesson is nested too deeply to render (lists, quotes, emphasis or HTML inside "
+            f"each other more than {MAX_NESTING} levels); flatten it."
+        ) from exc
+    except Exception as exc:  # a bug, or a library's limit: this lesson fails, its course goes on
+        logger.exception("rendering %s failed unexpectedly", name)
+        # The exception's own text stays in the log: it may hold internals, and rarely helps an author.
+        raise LessonRenderError(
+            f"{name}: the lesson could not be rendered ({type(exc).__name__}, a renderer failure no check "
+            "foresaw; it is logged for the maintainers). Until it is fixed, change what is unusual in the "
+            "part you edited last (code block options, raw HTML, extension syntax) and upload it again."
+        ) from exc
+
+
+def _render(
+    source: bytes, *, name: str, resolve: Resolver | None, video: str | None, max_bytes: int
+) -> RenderedLesson:
     text = _decode(source, name=name, max_bytes=max_bytes)
     front_matter, body, body_line = _split_front_matter(text, name=name)
-    lines = body.split("\n")
-    fences = _find_fences(lines, name=name, first_line=body_line)
-    _check_structure(lines, fences, name=name, first_line=body_line)
-    notes = _plan_highlighting(lines, fences, name=name, first_line=body_line)
-    body = "\n".join(lines)
-    where = _Locator(text, name)
-
     # A fresh instance per document: Markdown keeps footnotes, abbreviations and toc ids between
     # convert() calls otherwise. The nonce marks what the renderer itself puts in the HTML.
     nonce = secrets.token_hex(12)
     md = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS, output_format="html")
-    # Indented code blocks choose their lexer with a ":::lang" line, outside the checks above: plain.
-    md.treeprocessors["hilite"].config["use_pygments"] = False
+    # The checks look at the lines Markdown will parse (tabs expanded), and find code blocks with the same
+    # function that renders them: what they skip as code is code.
+    lines = markdown_lines(md, body)
+    fences = find_fences(lines, name=name, first_line=body_line)
+    _check_structure(lines, fences, name=name, first_line=body_line)
+    body = "\n".join(lines)
+    where = _Locator(text, name)
+
+    code = FencedCode(md, name=name, first_line=body_line)
+    md.preprocessors.register(code, "fenced_code_block", 25)
     meter = _InlineMeter(where)
     meter.attach(md)
     blank_tails: dict[etree.Element, str] = {}
@@ -234,13 +244,7 @@ def render_lesson(
     md.treeprocessors.register(_BlankTails(blank_tails, stash=False), "cp_restore_tails", 5.5)
     md.treeprocessors.register(_SoloLinkMarker(nonce), "cp_solo", 4)
     md.treeprocessors.register(_TableWrapper(), "cp_tables", 0)
-    try:
-        raw_html = md.convert(body)
-    except RecursionError as exc:  # the structure checks catch the known cases; this is the backstop
-        raise LessonError(
-            f"{name}: the lesson is nested too deeply to render (lists, quotes, emphasis or HTML inside "
-            f"each other more than {MAX_NESTING} levels); flatten it."
-        ) from exc
+    raw_html = md.convert(body)
     toc_tokens: list[dict[str, object]] = getattr(md, "toc_tokens", [])
     _check_html_depth(raw_html, name=name)
 
@@ -262,7 +266,7 @@ def render_lesson(
         headings=headings,
         word_count=word_count,
         links=links.written,
-        warnings=notes + links.warnings(),
+        warnings=code.notes + links.warnings(),
         has_player=links.players > 0,
         references=links.references,
     )
@@ -666,102 +670,7 @@ def _check_html_depth(html: str, *, name: str) -> None:
             )
 
 
-@dataclass
-class _Fence:
-    """A fenced code block as the fenced_code extension will find it: lines ``start`` to ``end``."""
-
-    start: int
-    end: int
-    match: re.Match[str]
-
-    @property
-    def language(self) -> str | None:
-        if self.match.group("attrs") is not None:
-            first = _ATTR_CLASS.search(self.match.group("attrs"))
-            return first.group(1).lower() if first else None
-        return (self.match.group("lang") or "").lower() or None
-
-
-def _find_fences(lines: list[str], *, name: str, first_line: int) -> list[_Fence]:
-    """Fenced code blocks, with fenced_code's rules: an opening line it accepts, closed by a line that is
-    the same fence exactly. An opening without a close is no block at all (its lines are Markdown)."""
-    closers: dict[str, list[int]] = {}
-    for index, line in enumerate(lines):
-        if line[:3] in ("```", "~~~"):
-            closers.setdefault(line.rstrip(" "), []).append(index)
-    fences: list[_Fence] = []
-    unclosed = 0
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        opened = _FENCE_OPEN.match(line) if line[:3] in ("```", "~~~") else None
-        if opened is None:
-            index += 1
-            continue
-        candidates = closers.get(opened.group("fence"), [])
-        end = next((c for c in candidates[bisect.bisect_right(candidates, index) :]), None)
-        if end is None:
-            unclosed += 1
-            if unclosed > MAX_UNCLOSED_FENCES:
-                raise LessonError(
-                    f"{name}, line {first_line + index}: more than {MAX_UNCLOSED_FENCES} code fences "
-                    f"({opened.group('fence')}) that are never closed; close each with the same fence."
-                )
-            index += 1
-            continue
-        fences.append(_Fence(index, end, opened))
-        if len(fences) > MAX_CODE_BLOCKS:
-            raise LessonError(
-                f"{name}, line {first_line + index}: more than {MAX_CODE_BLOCKS:,} code blocks; "
-                "split the lesson."
-            )
-        index = end + 1
-    return fences
-
-
-def _plan_highlighting(lines: list[str], fences: list[_Fence], *, name: str, first_line: int) -> list[str]:
-    """Turn highlighting off (``use_pygments=false`` on the fence line) for each code block that Pygments
-    may not handle in bounded time; returns the notes for the author."""
-    budget = MAX_HIGHLIGHTED_CHARS
-    languages: set[str] = set()
-    big: list[int] = []
-    for fence in fences:
-        language = fence.language
-        if language is None:
-            continue  # plain text lexer: linear, nothing to guard
-        code = lines[fence.start + 1 : fence.end]
-        size = sum(len(line) + 1 for line in code)
-        if language not in HIGHLIGHTED_LANGUAGES:
-            languages.add(language)
-        elif (
-            size > MAX_HIGHLIGHTED_BLOCK
-            or size > budget
-            or max(map(len, code), default=0) > MAX_HIGHLIGHTED_LINE
-        ):
-            big.append(first_line + fence.start)
-        else:
-            budget -= size
-            continue
-        match = fence.match
-        attrs = match.group("attrs") if match.group("attrs") is not None else f".{match.group('lang')}"
-        lines[fence.start] = f"{match.group('fence')}{{{attrs} use_pygments=false}}"
-    notes = []
-    if languages:
-        notes.append(
-            f"{name}: code in {', '.join(sorted(languages))} is shown without highlighting (highlighted: "
-            "Python, JavaScript/TypeScript, shell, JSON, YAML, SQL, CSS, C/C++, Go, Rust and a few more)."
-        )
-    if big:
-        where = ", ".join(str(n) for n in big[:5]) + (" ..." if len(big) > 5 else "")
-        notes.append(
-            f"{name}, line {where}: code shown without highlighting: a block over {MAX_HIGHLIGHTED_BLOCK:,} "
-            f"characters or with lines over {MAX_HIGHLIGHTED_LINE}, or more than {MAX_HIGHLIGHTED_CHARS:,} "
-            "characters of code in the lesson."
-        )
-    return notes
-
-
-def _check_structure(lines: list[str], fences: list[_Fence], *, name: str, first_line: int) -> None:
+def _check_structure(lines: list[str], fences: list[Fence], *, name: str, first_line: int) -> None:
     """One pass over the lines for what Python-Markdown handles in super-linear time or by recursion.
 
     Each refusal names the line and says what to change. Fenced code is skipped: Markdown sets it aside

@@ -414,7 +414,9 @@ def _rerender(
     """Render and publish the pages of ``refs`` again with the current navigation.
 
     Returns the lessons' metadata (``meta`` updated), the page keys written and one line per lesson that
-    failed to render (its own execution reports that error to its author; the course goes on)."""
+    failed to render (its own execution reports that error to its author; the course goes on). Catching
+    ``PipelineError`` is enough: ``render_lesson`` turns any unexpected failure into a ``LessonRenderError``
+    for that lesson."""
     with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
         sources = list(pool.map(lambda r: _read_lesson(services, course.prefix + r["path"]), refs))
     rendered_all: dict[str, RenderedLesson] = {}

@@ -12,7 +12,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from pipeline.errors import LessonError
+from pipeline.errors import LessonError, LessonRenderError
+from pipeline.text import fences
 from pipeline.text.lesson import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, RenderedLesson, render_lesson
 from pipeline.text.links import Target
 from pipeline.text.player import safe_url
@@ -220,6 +221,30 @@ def repeat(unit: str, total: int = MB) -> str:
     return unit * (total // len(unit))
 
 
+# Java that the Java lexer takes ~14 s on (before the guard saw through these fences: 2 blocks, ~28 s).
+# Each block is under the size limits for highlighting, so only the choice of lexer keeps it fast.
+SLOW_JAVA = ("a " * 40 + "\n") * 240
+SLOW_FENCES = {
+    "tab": "```java\t",
+    "tab-and-spaces": "```java \t ",
+    "spaces": "```java   ",
+    "braces": "```{.java}",
+    "braces-spaced": "```{ .java }",
+    "braces-id": "``` { .java #x }",
+    "quoted-class": '```{key=" .py" .java}',  # a class inside a quoted value is not the language
+    "upper": "```JAVA",
+    "title-case": "```Java",
+    "alias-jsp": "```jsp",
+    "alias-html-php": "```html+php",
+    "braces-html-php": "```{.html+php}",
+    "hl-lines-tab": '```java hl_lines="1"\t',
+}
+
+
+def slow_blocks(opening: str) -> str:
+    return (opening + "\n" + SLOW_JAVA + "```\n\n") * 2
+
+
 BOUNDED: list[tuple[str, Callable[[], str], str | None]] = [
     # (id, lesson, what the LessonError says, or None if it must render)
     ("quote-10000-deep", lambda: ">" * 10_000 + " x\n", "quotes nested 10000 levels deep"),
@@ -272,6 +297,19 @@ BOUNDED: list[tuple[str, Callable[[], str], str | None]] = [
     ("pygments-long-lines", lambda: ("```js\n" + "'\\" * 9_000 + "\n```\n\n") * 40, None),
     ("fake-fence-hides-nothing", lambda: "```python title\n" + "> " * 60 + "x\n```\n", "quotes nested 60"),
     ("unclosed-fences", lambda: "".join("`" * (3 + i) + "\n" for i in range(60)), "never closed"),
+    *(
+        (f"pygments-java-fence-{variant}", lambda opening=opening: slow_blocks(opening), None)
+        for variant, opening in SLOW_FENCES.items()
+    ),
+    # Markdown in a Markdown block: the markdown lexer would lex it with the Java lexer.
+    ("pygments-java-inside-md", lambda: ("````md\n```java\n" + SLOW_JAVA + "```\n````\n\n") * 2, None),
+    # fenced_code let hl_lines="..." run over lines, trying each quote to the end: quadratic. No fence here.
+    ("fence-info-over-lines", lambda: '```python hl_lines="\n' + '"\n' * 40_000, "a paragraph of"),
+    (
+        "pygments-java-fences-at-the-size-limit",
+        lambda: "".join(f"{opening}\n{SLOW_JAVA}```\n\n" for opening in ([*SLOW_FENCES.values()] * 4)[:50]),
+        None,
+    ),
 ]
 
 
@@ -322,3 +360,89 @@ def test_nesting_limit_names_the_line() -> None:
         LessonError, match=r"lessons/01-test.md, line 3: quotes nested 51 levels deep \(limit 50\)"
     ):
         render("# T\n\n" + "> " * 51 + "x\n")
+
+
+# ------------------------------------------------------------------------------------------ fence options
+# fenced_code passed every key=value on a fence to CodeHilite and Pygments: these raised TypeError,
+# ClassNotFound, OptionError, RuntimeError, LookupError, ZeroDivisionError..., or wrote a PNG into the page.
+FENCE_OPTIONS = [
+    "{.python src=x}",
+    "{.python lang=x}",
+    " { .python lang=x }",
+    "{.python style=x}",
+    "{.python pygments_style=x}",
+    "{.python pygments_formatter=img}",
+    "{.python pygments_formatter=latex}",
+    "{.python tagsfile=x}",
+    "{.python linenostart=x}",
+    "{.python linenos=inline linenostep=0}",
+    "{.python tabsize=100000000}",
+    "{.python encoding=x}",
+    "{.python filters=x}",
+    "{.python wrapcode=x}",
+    "{.python stripnl=x}",
+    "{.python noclasses=true}",
+    "{.python full=true cssfile=/etc/passwd}",
+    "{.no-such-language guess_lang=true}",
+    "{.python css_class=x lang_prefix=y}",
+    '{.python hl_lines="x" linenums=maybe}',
+    "{.python hl_lines=99999999999999999999 use_pygments}",
+]
+
+
+@pytest.mark.parametrize("attrs", FENCE_OPTIONS)
+def test_fence_options_never_reach_pygments(attrs: str) -> None:
+    try:
+        lesson = render(f"# T\n\n**bold** before.\n\n```{attrs}\nx = 1\n\tindented\n```\n\n**bold** after.\n")
+    except LessonError as exc:  # allowed, if it tells the author what to fix; nothing else is
+        assert str(exc).startswith("lessons/01-test.md") and "code block" in str(exc), str(exc)
+        return
+
+    assert_only_allowed(lesson.body_html)
+    assert SENTINEL in lesson.body_html and "x" in lesson.body_html
+    assert "PNG" not in lesson.body_html and "\\begin" not in lesson.body_html
+    assert len(lesson.body_html) < 5_000, len(lesson.body_html)  # tabsize: no megabytes of spaces
+    keys = {key for key in re.findall(r"(\w+)=", attrs) if key not in fences.ALLOWED_OPTIONS}
+    if keys:
+        (note,) = [w for w in lesson.warnings if "code block option" in w]
+        assert note.startswith("lessons/01-test.md, line 5: code block option")
+        assert all(key in note for key in keys), note
+        assert "a fence takes a language, #id, .class" in note
+
+
+def test_allowed_fence_options_still_work() -> None:
+    lesson = render('```{.python #sample .wide hl_lines="2" linenums=true}\nx = 1\ny = 2\n```\n')
+
+    assert '<div class="wide codehilite">' in lesson.body_html
+    assert '<span class="hll">' in lesson.body_html and 'class="linenos"' in lesson.body_html
+    assert lesson.warnings == []
+
+
+# ------------------------------------------------------------------------------------------ unexpected errors
+def test_an_unexpected_error_is_a_lesson_error_naming_the_lesson(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> str:
+        raise TypeError("a bug in a highlighter")
+
+    monkeypatch.setattr(fences, "highlight", broken)
+
+    with pytest.raises(LessonRenderError) as caught:
+        render("# T\n\n```python\nx = 1\n```\n")
+    assert str(caught.value).startswith(
+        "lessons/01-test.md: the lesson could not be rendered (TypeError, a renderer failure"
+    )
+    assert "upload it again" in str(caught.value)
+    assert "a bug in a highlighter" not in str(caught.value)  # internals stay in the log
+    assert any(r.exc_info and "lessons/01-test.md" in r.getMessage() for r in caplog.records)
+    assert isinstance(caught.value, LessonError) and isinstance(caught.value.__cause__, TypeError)
+
+
+def test_memory_errors_are_not_disguised_as_lesson_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    def exhausted(*args: object, **kwargs: object) -> str:
+        raise MemoryError
+
+    monkeypatch.setattr(fences, "highlight", exhausted)
+
+    with pytest.raises(MemoryError):
+        render("```python\nx = 1\n```\n")
