@@ -4,9 +4,17 @@
 Contracts: ``up [--aws-port 4566] [--http-port 8080]`` prints the endpoints and resource names and, with
 ``--json``, exactly one JSON line on stdout once ready; Ctrl-C or SIGTERM stops it with exit 0.
 ``upload PATH... --course ID [--endpoint URL | --stack NAME] [--no-wait] [--json]``, ``executions
-[--course ID] [--json]`` and ``catalog [COURSE_ID] [--json]``: with ``--json`` exactly one JSON document
-on stdout; exit 0 ok, 1 when an execution failed (``upload``) or the course is unknown (``catalog``),
-2 on usage errors or an unreachable stack.
+[--course ID] [--json]`` and ``catalog [COURSE_ID] [--include-deleted] [--json]``: with ``--json`` exactly
+one JSON document on stdout; exit 0 ok, 1 when an execution failed (``upload``) or the course is unknown
+(``catalog``), 2 on usage errors or an unreachable stack. ``catalog`` is the operators' view (it reads the
+table with the caller's AWS credentials, not the anonymous API): every status, errors and execution ARNs,
+as ``GET /catalog/admin/courses/{courseId}`` shows them; without COURSE_ID the published courses.
+
+``enroll COURSE_ID SUB... [--role learner|author] [--remove] [--json]`` grants (or revokes) the Cognito
+users ``SUB`` signed cookies for one course; exit 0, 2 on usage errors. ``migrate-enrollments
+[--keep-legacy] [--dry-run] [--json]`` moves schema 2 enrolments to their own partition (catalog
+SCHEMA.md, schema 3): ``--json`` prints ``{"found", "copied", "alreadyPresent", "removed", "dryRun"}``;
+exit 0.
 """
 
 from __future__ import annotations
@@ -21,7 +29,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pipeline.keys import COURSE_ID_RE
 from pipeline.local.target import DEFAULT_AWS_PORT, StackTarget, TargetError
+
+ENROLL_ROLES = ("learner", "author")
 
 
 def _console() -> Console:
@@ -85,6 +96,32 @@ def add_parsers(sub: Any) -> None:
     cat.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
     _target_options(cat)
 
+    enr = sub.add_parser(
+        "enroll",
+        help="let Cognito users get the signed cookies of one course (or revoke it with --remove)",
+        description="Write (or delete) enrolment items: PK=ENROLL#{courseId}, SK=USER#{sub}. SUB is the "
+        "user's Cognito sub (aws cognito-idp admin-get-user ...). Admins need none: they see every course.",
+    )
+    enr.add_argument("course_id", metavar="COURSE_ID")
+    enr.add_argument("subs", nargs="+", metavar="SUB", help="Cognito user sub(s)")
+    enr.add_argument("--role", choices=ENROLL_ROLES, default="learner", help="default learner")
+    enr.add_argument("--remove", action="store_true", help="revoke instead of grant")
+    enr.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    _target_options(enr)
+
+    mig = sub.add_parser(
+        "migrate-enrollments",
+        help="one-off: move schema 2 enrolments out of the course partitions (catalog schema 3)",
+        description="Schema 2 stored enrolments as PK=COURSE#{courseId}, SK=ENROLL#{sub}; schema 3 reads "
+        "only PK=ENROLL#{courseId}, SK=USER#{sub}. Copies every old item (one Scan) and deletes it. Safe to "
+        "run again. With --keep-legacy the old items stay: run it so before deploying schema 3 code, and "
+        "again without it afterwards.",
+    )
+    mig.add_argument("--keep-legacy", action="store_true", help="copy only; leave the schema 2 items")
+    mig.add_argument("--dry-run", action="store_true", help="only count the schema 2 items")
+    mig.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    _target_options(mig)
+
 
 def _target(args: argparse.Namespace, bucket: str | None = None) -> StackTarget:
     from pipeline.local.target import check_reachable, resolve_target
@@ -98,7 +135,14 @@ def _target(args: argparse.Namespace, bucket: str | None = None) -> StackTarget:
 
 def run(args: argparse.Namespace) -> int | None:
     """Run a stack command; None when ``args.command`` is not one of them."""
-    handlers = {"up": _up, "upload": _upload, "executions": _executions, "catalog": _catalog}
+    handlers = {
+        "up": _up,
+        "upload": _upload,
+        "executions": _executions,
+        "catalog": _catalog,
+        "enroll": _enroll,
+        "migrate-enrollments": _migrate_enrollments,
+    }
     handler = handlers.get(args.command)
     if handler is None:
         return None
@@ -239,7 +283,7 @@ def _catalog(args: argparse.Namespace) -> int:
     try:
         if args.course_id:
             query = {"includeDeleted": "true"} if args.include_deleted else {}
-            doc = reader.course(args.course_id, query)
+            doc = reader.operator_course(args.course_id, query)
         else:
             courses: list[dict[str, Any]] = []
             token: str | None = None
@@ -290,4 +334,48 @@ def _catalog(args: argparse.Namespace) -> int:
         detail = f"{error.get('name')}: {error.get('message')}" if error else str(a.get("entry") or "-")
         assets.add_row(escape(a["path"]), str(a.get("kind")), a["status"], escape(detail))
     out.print(assets)
+    return 0
+
+
+# ---------------------------------------------------------------- enrolments
+def _enroll(args: argparse.Namespace) -> int:
+    from pipeline.catalog.dynamo import DynamoCatalog
+
+    if not COURSE_ID_RE.fullmatch(args.course_id):
+        print(f"coursepipe: error: {args.course_id!r} is not a course id", file=sys.stderr)
+        return 2
+    subs = list(dict.fromkeys(args.subs))
+    if any(not s.strip() or "#" in s for s in subs):
+        print("coursepipe: error: a SUB is a Cognito user's sub (no spaces, no '#')", file=sys.stderr)
+        return 2
+    target = _target(args)
+    catalog = DynamoCatalog(target.client("dynamodb"), target.catalog_table)
+    if args.remove:
+        for sub_id in subs:
+            catalog.unenroll(args.course_id, sub_id)
+    else:
+        catalog.enroll_many(args.course_id, subs, role=args.role)
+    action = "removed" if args.remove else "enrolled"
+    if args.json:
+        doc = {"courseId": args.course_id, "action": action, "role": args.role, "subs": subs}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        _err().print(f"{action} {len(subs)} user(s) in {args.course_id}")
+    return 0
+
+
+def _migrate_enrollments(args: argparse.Namespace) -> int:
+    from pipeline.catalog.dynamo import DynamoCatalog
+
+    target = _target(args)
+    catalog = DynamoCatalog(target.client("dynamodb"), target.catalog_table)
+    result = catalog.migrate_legacy_enrollments(keep_legacy=args.keep_legacy, dry_run=args.dry_run)
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        return 0
+    _err().print(
+        f"schema 2 enrolments found {result.found}, copied {result.copied}, already in the schema 3 layout "
+        f"{result.already_present}, removed {result.removed}"
+        + (" (dry run: nothing written)" if args.dry_run else "")
+    )
     return 0

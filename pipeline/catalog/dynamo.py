@@ -8,28 +8,65 @@ asset, just a stale execution.
 
 from __future__ import annotations
 
+import time
 import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 from pipeline.catalog.model import (
     COURSE_LIST,
+    COURSE_SK_FIRST,
+    COURSE_SK_LAST,
+    LEGACY_ENROLL_PREFIX,
     SCHEMA_VERSION,
     AssetStatus,
     Claim,
     SourceRef,
     asset_sk,
     course_pk,
-    enroll_sk,
+    enroll_pk,
     normalize_sequencer,
     now_iso,
+    user_sk,
 )
+from pipeline.errors import PipelineError
 
 _ser = TypeSerializer()
 _deser = TypeDeserializer()
+# BatchWriteItem takes at most 25 requests; UnprocessedItems are part of its answer (asked again a few times).
+_BATCH = 25
+_BATCH_ATTEMPTS = 5
+_BATCH_BACKOFF_S = 0.05
+
+
+class CatalogBusyError(PipelineError):
+    """The table kept part of a batch write unprocessed through every attempt (throttling): run it again."""
+
+
+@dataclass(frozen=True)
+class EnrollmentMigration:
+    """What ``migrate_legacy_enrollments`` found and did (counts of schema 2 enrolment items)."""
+
+    found: int
+    copied: int
+    already_present: int
+    removed: int
+    dry_run: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "found": self.found,
+            "copied": self.copied,
+            "alreadyPresent": self.already_present,
+            "removed": self.removed,
+            "dryRun": self.dry_run,
+        }
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -352,30 +389,121 @@ class DynamoCatalog:
         )
         return written
 
-    def enroll(self, course_id: str, user_id: str, *, role: str = "learner") -> None:
-        """Grant ``user_id`` (the Cognito ``sub``) access to the course's content (signed cookies)."""
+    # ------------------------------------------------------------ enrolments (their own partition)
+    @staticmethod
+    def _enrollment_key(course_id: str, user_id: str) -> dict[str, Any]:
+        return {"PK": {"S": enroll_pk(course_id)}, "SK": {"S": user_sk(user_id)}}
+
+    def _enrollment_item(self, course_id: str, user_id: str, role: str, enrolled_at: str) -> dict[str, Any]:
         fields = {
             "courseId": course_id,
             "userId": user_id,
             "role": role,
             "entity": "ENROLL",
-            "enrolledAt": now_iso(),
+            "enrolledAt": enrolled_at,
             "schemaVersion": SCHEMA_VERSION,
         }
-        item = {k: _ser.serialize(v) for k, v in fields.items()} | self._key(course_id, enroll_sk(user_id))
-        self._db.put_item(TableName=self._table, Item=item)
+        return {k: _ser.serialize(v) for k, v in fields.items()} | self._enrollment_key(course_id, user_id)
+
+    def enroll(self, course_id: str, user_id: str, *, role: str = "learner") -> None:
+        """Grant ``user_id`` (the Cognito ``sub``) access to the course's content (signed cookies)."""
+        self._db.put_item(
+            TableName=self._table, Item=self._enrollment_item(course_id, user_id, role, now_iso())
+        )
+
+    def enroll_many(self, course_id: str, user_ids: Iterable[str], *, role: str = "learner") -> int:
+        """``enroll`` for many users, 25 per BatchWriteItem; returns how many were written."""
+        requests = [
+            {"PutRequest": {"Item": self._enrollment_item(course_id, u, role, now_iso())}}
+            for u in dict.fromkeys(user_ids)  # a batch may not name one key twice
+        ]
+        for start in range(0, len(requests), _BATCH):
+            self._batch_write(requests[start : start + _BATCH])
+        return len(requests)
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {self._table: requests}
+        for attempt in range(_BATCH_ATTEMPTS):
+            if attempt:  # what is left was throttled: back off before asking again (AWS's advice)
+                time.sleep(_BATCH_BACKOFF_S * 2**attempt)
+            resp = self._db.batch_write_item(RequestItems=pending)
+            pending = resp.get("UnprocessedItems") or {}
+            if not pending.get(self._table):
+                return
+        raise CatalogBusyError("the catalog table kept refusing part of a batch write: run the command again")
 
     def unenroll(self, course_id: str, user_id: str) -> None:
-        self._db.delete_item(TableName=self._table, Key=self._key(course_id, enroll_sk(user_id)))
+        # The schema 2 item goes too: a migration run later must not bring back a revoked enrolment.
+        self._db.delete_item(TableName=self._table, Key=self._enrollment_key(course_id, user_id))
+        legacy = {"PK": {"S": course_pk(course_id)}, "SK": {"S": LEGACY_ENROLL_PREFIX + user_id}}
+        self._db.delete_item(TableName=self._table, Key=legacy)
 
     def is_enrolled(self, course_id: str, user_id: str) -> bool:
         resp = self._db.get_item(
             TableName=self._table,
-            Key=self._key(course_id, enroll_sk(user_id)),
+            Key=self._enrollment_key(course_id, user_id),
             ProjectionExpression="PK",
             ConsistentRead=True,
         )
         return "Item" in resp
+
+    def enrollments(self, course_id: str) -> list[dict[str, Any]]:
+        """Every enrolment of one course (one Query of its enrolment partition), ordered by user id."""
+        items: list[dict[str, Any]] = []
+        paginator = self._db.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": enroll_pk(course_id)}},
+        ):
+            items.extend(deserialize(item) for item in page.get("Items", []))
+        return items
+
+    def migrate_legacy_enrollments(
+        self, *, keep_legacy: bool = False, dry_run: bool = False
+    ) -> EnrollmentMigration:
+        """Move schema 2 enrolments (``PK=COURSE#{courseId}``, ``SK=ENROLL#{sub}``) to their own partition.
+
+        A one-off operator command (``coursepipe migrate-enrollments``), never run implicitly: one Scan of the
+        table. An enrolment already present in the new layout is kept (it was written later). With
+        ``keep_legacy`` the old items stay, so the command can run before deploying schema 3 code (which reads
+        only the new layout) and again after it, without a window where learners are refused. Running it
+        twice changes nothing.
+        """
+        found = copied = present = removed = 0
+        paginator = self._db.get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self._table,
+            FilterExpression="begins_with(PK, :course) AND begins_with(SK, :enroll)",
+            ExpressionAttributeValues={":course": {"S": "COURSE#"}, ":enroll": {"S": LEGACY_ENROLL_PREFIX}},
+        )
+        for page in pages:
+            for raw in page.get("Items", []):
+                found += 1
+                old = deserialize(raw)
+                course_id = str(old.get("courseId") or str(old["PK"]).removeprefix("COURSE#"))
+                user_id = str(old.get("userId") or str(old["SK"]).removeprefix(LEGACY_ENROLL_PREFIX))
+                if dry_run:
+                    continue
+                item = self._enrollment_item(
+                    course_id,
+                    user_id,
+                    str(old.get("role") or "learner"),
+                    str(old.get("enrolledAt") or now_iso()),
+                )
+                try:
+                    self._db.put_item(
+                        TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(PK)"
+                    )
+                    copied += 1
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                        raise
+                    present += 1
+                if not keep_legacy:
+                    self._db.delete_item(TableName=self._table, Key={"PK": raw["PK"], "SK": raw["SK"]})
+                    removed += 1
+        return EnrollmentMigration(found, copied, present, removed, dry_run)
 
     def get_asset(self, course_id: str, asset_id: str) -> dict[str, Any] | None:
         resp = self._db.get_item(
@@ -385,12 +513,19 @@ class DynamoCatalog:
         return deserialize(item) if item else None
 
     def course_items(self, course_id: str) -> list[dict[str, Any]]:
+        """The course record and every asset of one course: a Query bounded by the key condition to the
+        sort keys of those two entities (``COURSE_SK_FIRST``..``COURSE_SK_LAST``), so nothing else a course
+        partition may hold is read."""
         items: list[dict[str, Any]] = []
         paginator = self._db.get_paginator("query")
         for page in paginator.paginate(
             TableName=self._table,
-            KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues={":pk": {"S": course_pk(course_id)}},
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":pk": {"S": course_pk(course_id)},
+                ":first": {"S": COURSE_SK_FIRST},
+                ":last": {"S": COURSE_SK_LAST},
+            },
         ):
             items.extend(deserialize(item) for item in page.get("Items", []))
         return items

@@ -2,6 +2,8 @@
 
 Single table: ``PK=COURSE#{courseId}``; ``SK=COURSE`` for the course record, ``SK=ASSET#{assetId}`` for
 each uploaded file. ``status`` + ``updatedAt`` feed the ``ByStatus`` index (operators: "all FAILED").
+Enrolments have their own partition per course, ``PK=ENROLL#{courseId}``, ``SK=USER#{sub}``, so no read of a
+course (the API, every lesson render) ever touches them (SCHEMA.md, schema 3).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # The one value of ``courseList`` (only course records carry it): the hash key of the sparse ``Courses``
 # index, which is the paginated course list.
 COURSE_LIST = "ALL"
@@ -74,8 +76,24 @@ def asset_sk(asset_id: str) -> str:
     return f"ASSET#{asset_id}"
 
 
-def enroll_sk(user_id: str) -> str:
-    return f"ENROLL#{user_id}"
+# A course partition holds the course record (``COURSE``) and its assets (``ASSET#...``), which sort between
+# these two bounds: course queries name them in the key condition, so whatever else a partition may hold
+# (schema 2's enrolments until they are migrated) is never read, not even to be filtered out.
+COURSE_SK_FIRST = "ASSET#"
+COURSE_SK_LAST = "COURSE"
+
+
+def enroll_pk(course_id: str) -> str:
+    return f"ENROLL#{course_id}"
+
+
+def user_sk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+LEGACY_ENROLL_PREFIX = "ENROLL#"
+"""Schema 2 kept enrolments in the course partition, ``SK=ENROLL#{sub}`` (``coursepipe migrate-enrollments``
+moves them)."""
 
 
 def now_iso() -> str:

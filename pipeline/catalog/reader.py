@@ -4,25 +4,49 @@ Course players, storefronts and operator dashboards need the catalog without lea
 layout, DynamoDB's wire format or where the pipeline publishes each kind of file. This module is that
 read model and its JSON representation; ``pipeline.handlers.catalog_api`` only routes HTTP requests here.
 
+Two audiences, two sets of routes. **Learner routes** are anonymous and cached by the CDN: they show only
+published courses and published files, and nothing of how the pipeline got there (no error text, no
+execution ARNs, no S3 version ids, no file of an asset that is not PUBLISHED). **Operator routes**
+(``/catalog/admin/...``) need a Cognito token of the ``admins`` group and show every status, errors and
+executions; they are never cached (``Cache-Control: private, no-store``).
+
 Contract (JSON, camelCase, field names are stable API). Every published path below is the publish-bucket
 key with a leading ``/``, i.e. the path on the media CDN's domain (``/courses/{courseId}/...``).
 
-``GET /catalog/courses?limit=&nextToken=``
-    Courses that have a ``course.yaml`` and are not DELETED, ordered by ``courseId``::
+``GET /catalog/courses?limit=&nextToken=`` (learners)
+    PUBLISHED courses (a ``course.yaml`` was processed and not deleted since), ordered by ``courseId``::
 
         {"courses": [Course], "nextToken": str | null}
         Course = {"courseId", "title", "description", "lang", "status", "lessonCount",
                   "cover": path | null (the cover image once it is PUBLISHED), "index": path | null,
                   "updatedAt"}
 
-``GET /catalog/courses/{courseId}?includeDeleted=true|false``
-    One course, lessons in manifest order::
+``GET /catalog/courses/{courseId}`` (learners)
+    One PUBLISHED course, lessons in manifest order, and its PUBLISHED files::
 
         {"course": Course + {"schemaVersion"},
          "sections": [{"title", "lessons": [Lesson]}],
+         "assets": [PublishedAsset]}                      (PUBLISHED assets only, sorted by path)
+        Lesson = {"lessonId", "title", "status": "PUBLISHED" | "MISSING",
+                  "page": path | null, "durationS", "description",
+                  "path": str | null, "assetId": str | null,          (null unless PUBLISHED)
+                  "video": null | {"status": "PUBLISHED" | "MISSING", "master": path | null,
+                                   "posters": [path], "path": str | null, "assetId": str | null}}
+        PublishedAsset = {"assetId", "path", "kind", "status": "PUBLISHED", "entry": path | null,
+                          "outputs": [path], "thumbnails", "updatedAt"}
+
+    ``MISSING`` means "not available to learners": not uploaded, still processing, failed or deleted (the
+    operator view says which). A course that is not PUBLISHED (no ``course.yaml`` yet, or deleted) is 404,
+    as is an unknown one; a malformed id is 400.
+
+``GET /catalog/admin/courses/{courseId}?includeDeleted=true|false`` (operators)
+    One course as the pipeline sees it::
+
+        {"course": Course + {"schemaVersion"},
+         "sections": [{"title", "lessons": [OperatorLesson]}],
          "assets": [Asset]}                               (sorted by path; DELETED ones only with
                                                            includeDeleted=true)
-        Lesson = {"lessonId", "title", "path", "assetId",
+        OperatorLesson = {"lessonId", "title", "path", "assetId",
                   "status": asset status | "MISSING" (not uploaded, or deleted),
                   "page": path | null (when PUBLISHED), "durationS", "description",
                   "video": null | {"path", "assetId", "status" | "MISSING",
@@ -33,11 +57,13 @@ key with a leading ``/``, i.e. the path on the media CDN's domain (``/courses/{c
     ``course.yaml`` still answer 200, with ``title`` null and ``sections`` empty. No course record and no
     asset to show (deleted ones count only with includeDeleted=true) is 404; a malformed id is 400.
 
-``GET /catalog/assets?status=&courseId=&limit=&nextToken=``
-    Operators' view (``status`` required: UPLOADED, PROCESSING, PUBLISHED, FAILED or DELETED), newest
+``GET /catalog/admin/assets?status=&courseId=&limit=&nextToken=`` (operators)
+    Assets in one status (``status`` required: UPLOADED, PROCESSING, PUBLISHED, FAILED or DELETED), newest
     ``updatedAt`` first, optionally one course::
 
         {"assets": [Asset + {"courseId"}], "nextToken": str | null}
+
+    (``GET /catalog/assets``, its anonymous predecessor, is 404.)
 
 ``Asset`` = ``{"assetId", "path", "kind" (null until classified), "status", "entry": path | null
 (outputs[0]: the master playlist, lesson page, index.html or first image variant), "outputs": [path],
@@ -51,14 +77,17 @@ Lesson ``page`` and video ``master``/``posters`` are for players, so they are se
 Pagination: ``limit`` 1..100 (default 25); ``nextToken`` is opaque. A page may be shorter than ``limit``
 (and rarely empty) while ``nextToken`` is not null: clients follow it until it is null.
 
-Errors: ``{"error": {"code", "message"}}`` with 400 BadRequest (bad parameter or token), 404 NotFound
-(unknown course or route), 500 InternalError (details only in the log), 503 ServiceUnavailable
-(throttled). Caching: a 200 carries a strong ``ETag`` (hash of the body bytes) and ``Cache-Control:
-public, max-age=10, s-maxage=30, stale-while-revalidate=30``; ``If-None-Match`` with that tag gives 304
-with no body; errors are ``no-store``.
+Errors: ``{"error": {"code", "message"}}`` with 400 BadRequest (bad parameter or token), 401 Unauthorized
+and 403 Forbidden (operator routes: no token, or not an admin), 404 NotFound (unknown course or route),
+500 InternalError (details only in the log), 503 ServiceUnavailable (throttled). Caching: a 200 carries a
+strong ``ETag`` (hash of the body bytes) and, on learner routes, ``Cache-Control: public, max-age=10,
+s-maxage=30, stale-while-revalidate=30`` (operator routes: ``private, no-store``); ``If-None-Match`` with
+that tag gives 304 with no body; errors are ``no-store``.
 
 Reads use only GetItem, Query, Scan and BatchGetItem (never paginators), the operations DAX also serves,
-so the client may be DynamoDB's or DAX's (``pipeline.aws.catalog_read_client``).
+so the client may be DynamoDB's or DAX's (``pipeline.aws.catalog_read_client``). A course is read with one
+Query whose key condition is bounded to the course record and asset sort keys, so what else a course
+partition may hold is never read.
 """
 
 from __future__ import annotations
@@ -75,7 +104,14 @@ from typing import Any
 from urllib.parse import quote
 
 from pipeline import layout
-from pipeline.catalog.model import COURSE_LIST, AssetStatus, asset_sk, course_pk
+from pipeline.catalog.model import (
+    COURSE_LIST,
+    COURSE_SK_FIRST,
+    COURSE_SK_LAST,
+    AssetStatus,
+    asset_sk,
+    course_pk,
+)
 from pipeline.errors import PipelineError
 from pipeline.keys import COURSE_ID_RE, INGEST_PREFIX, asset_id_for
 
@@ -91,7 +127,10 @@ NO_MANIFEST = "NO_MANIFEST"
 MISSING = "MISSING"
 CONTENT_TYPE = "application/json; charset=utf-8"
 CACHE_OK = "public, max-age=10, s-maxage=30, stale-while-revalidate=30"
+CACHE_PRIVATE = "private, no-store"
 CACHE_ERROR = "no-store"
+OPERATOR_PREFIX = "/catalog/admin"
+"""Operator routes live under this path; the API requires the admins group on all of it."""
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")
 _LIMIT_RE = re.compile(r"[0-9]{1,3}")
@@ -106,7 +145,11 @@ class InvalidRequestError(CatalogRequestError):
 
 
 class CourseNotFoundError(CatalogRequestError):
-    """The catalog has nothing for this course id."""
+    """The catalog has nothing for this course id (or, on a learner route, nothing published)."""
+
+
+class RouteNotFoundError(CatalogRequestError):
+    """No such route (404); the message says where a moved route went."""
 
 
 class CatalogUnavailableError(PipelineError):
@@ -222,11 +265,13 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
-def json_reply(payload: Mapping[str, Any], if_none_match: str | None = None) -> Reply:
+def json_reply(
+    payload: Mapping[str, Any], if_none_match: str | None = None, *, cache_control: str = CACHE_OK
+) -> Reply:
     """200 with an ETag of the exact body bytes, or 304 when the client already holds them."""
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     etag = '"' + hashlib.sha256(body.encode("utf-8")).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": CACHE_OK}
+    headers = {"ETag": etag, "Cache-Control": cache_control}
     if etag_matches(if_none_match, etag):
         return Reply(304, headers, "")
     return Reply(200, {**headers, "Content-Type": CONTENT_TYPE}, body)
@@ -297,6 +342,15 @@ def asset_view(item: Mapping[str, Any]) -> dict[str, Any]:
         "executionArn": item.get("executionArn"),
         "sourceVersion": item.get("sourceVersion"),
         "updatedAt": item.get("updatedAt"),
+    }
+
+
+def published_asset_view(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A PUBLISHED asset as learners see it: its published files, nothing of how it was processed."""
+    view = asset_view(item)
+    return {
+        k: view[k]
+        for k in ("assetId", "path", "kind", "status", "entry", "outputs", "thumbnails", "updatedAt")
     }
 
 
@@ -401,6 +455,34 @@ def _sections(record: Mapping[str, Any], by_id: dict[str, dict[str, Any]]) -> li
     return sections
 
 
+def _learner_lesson(lesson: dict[str, Any]) -> dict[str, Any]:
+    """An operator lesson view cut down to what a learner's app may see: published or not, and for a
+    published lesson (or video) its page (or playlist) and source path; the pipeline's states, errors
+    and the paths of files that are not published stay in the operator view."""
+    published = lesson["status"] == AssetStatus.PUBLISHED
+    video = lesson["video"]
+    if video is not None:
+        shown = video["status"] == AssetStatus.PUBLISHED
+        video = {
+            "status": AssetStatus.PUBLISHED.value if shown else MISSING,
+            "master": video["master"] if shown else None,
+            "posters": video["posters"] if shown else [],
+            "path": video["path"] if shown else None,
+            "assetId": video["assetId"] if shown else None,
+        }
+    return {
+        "lessonId": lesson["lessonId"],
+        "title": lesson["title"],
+        "status": AssetStatus.PUBLISHED.value if published else MISSING,
+        "page": lesson["page"] if published else None,
+        "durationS": lesson["durationS"] if published else None,
+        "description": lesson["description"] if published else None,
+        "path": lesson["path"] if published else None,
+        "assetId": lesson["assetId"] if published else None,
+        "video": video,
+    }
+
+
 # ---------------------------------------------------------------- the reader
 class CatalogReader:
     """Answers the API's questions from the catalog table through a low-level DynamoDB or DAX client."""
@@ -413,7 +495,7 @@ class CatalogReader:
         self._read_ahead = read_ahead
         self._max_reads = max_reads
 
-    # ------------------------------------------------------------ routes
+    # ------------------------------------------------------------ learner routes
     def list_courses(self, query: Mapping[str, str]) -> dict[str, Any]:
         limit = parse_limit(query.get("limit"))
         items, token = self._page(
@@ -421,9 +503,9 @@ class CatalogReader:
             COURSE_LIST,
             limit=limit,
             token=query.get("nextToken") or None,  # "?nextToken=" is the first page
-            filter_expression="#st <> :deleted",
+            filter_expression="#st = :published",
             names={"#st": "status"},
-            values={":deleted": {"S": AssetStatus.DELETED.value}},
+            values={":published": {"S": AssetStatus.PUBLISHED.value}},
             newest_first=False,
         )
         records = [_deserialize(i) for i in items]
@@ -432,27 +514,32 @@ class CatalogReader:
         return {"courses": courses, "nextToken": token}
 
     def course(self, course_id: str, query: Mapping[str, str]) -> dict[str, Any]:
+        """A PUBLISHED course as learners see it (operators: ``operator_course``)."""
+        course_id = parse_course_id(course_id)
+        record, assets = self._course_items(course_id)
+        if record is None or record.get("status") != AssetStatus.PUBLISHED:
+            raise CourseNotFoundError(f"the catalog has no published course {course_id!r}")
+        view = self._course_view(course_id, record, assets, include_deleted=False)
+        sections = [
+            {"title": section["title"], "lessons": [_learner_lesson(x) for x in section["lessons"]]}
+            for section in view["sections"]
+        ]
+        published = sorted(
+            (published_asset_view(a) for a in assets if _published(a)),
+            key=lambda v: (v["path"], str(v["assetId"])),
+        )
+        return {"course": view["course"], "sections": sections, "assets": published}
+
+    # ------------------------------------------------------------ operator routes
+    def operator_course(self, course_id: str, query: Mapping[str, str]) -> dict[str, Any]:
+        """One course as the pipeline sees it: every status, errors, executions, courses without a
+        manifest and deleted ones."""
         course_id = parse_course_id(course_id)
         include_deleted = parse_flag("includeDeleted", query.get("includeDeleted"))
-        items = [_deserialize(i) for i in self._partition(course_id)]
-        record = next((i for i in items if i.get("SK") == "COURSE"), None)
-        assets = [i for i in items if str(i.get("SK", "")).startswith("ASSET#")]
-        shown = [a for a in assets if include_deleted or a.get("status") != AssetStatus.DELETED]
-        if record is None and not shown:
-            raise CourseNotFoundError(f"the catalog has no course {course_id!r}")
-        by_id = {str(a.get("assetId")): a for a in assets}
-        if record is None:
-            summary = course_summary({"courseId": course_id, "status": NO_MANIFEST}, None)
-            sections: list[dict[str, Any]] = []
-        else:
-            cover = _cover_path(record)
-            summary = course_summary(record, by_id.get(asset_id_for(cover)) if cover else None)
-            sections = _sections(record, by_id)
-        summary["schemaVersion"] = record.get("schemaVersion") if record else None
-        views = sorted((asset_view(a) for a in shown), key=lambda v: (v["path"], str(v["assetId"])))
-        return {"course": summary, "sections": sections, "assets": views}
+        record, assets = self._course_items(course_id)
+        return self._course_view(course_id, record, assets, include_deleted=include_deleted)
 
-    def assets(self, query: Mapping[str, str]) -> dict[str, Any]:
+    def operator_assets(self, query: Mapping[str, str]) -> dict[str, Any]:
         status = parse_status(query.get("status"))
         limit = parse_limit(query.get("limit"))
         names = {"#entity": "entity"}
@@ -476,6 +563,35 @@ class CatalogReader:
         for item in map(_deserialize, items):
             views.append({"courseId": item.get("courseId"), **asset_view(item)})
         return {"assets": views, "nextToken": token}
+
+    # ------------------------------------------------------------ views
+    def _course_items(self, course_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        items = [_deserialize(i) for i in self._partition(course_id)]
+        record = next((i for i in items if i.get("SK") == "COURSE"), None)
+        return record, [i for i in items if str(i.get("SK", "")).startswith("ASSET#")]
+
+    @staticmethod
+    def _course_view(
+        course_id: str,
+        record: dict[str, Any] | None,
+        assets: list[dict[str, Any]],
+        *,
+        include_deleted: bool,
+    ) -> dict[str, Any]:
+        shown = [a for a in assets if include_deleted or a.get("status") != AssetStatus.DELETED]
+        if record is None and not shown:
+            raise CourseNotFoundError(f"the catalog has no course {course_id!r}")
+        by_id = {str(a.get("assetId")): a for a in assets}
+        if record is None:
+            summary = course_summary({"courseId": course_id, "status": NO_MANIFEST}, None)
+            sections: list[dict[str, Any]] = []
+        else:
+            cover = _cover_path(record)
+            summary = course_summary(record, by_id.get(asset_id_for(cover)) if cover else None)
+            sections = _sections(record, by_id)
+        summary["schemaVersion"] = record.get("schemaVersion") if record else None
+        views = sorted((asset_view(a) for a in shown), key=lambda v: (v["path"], str(v["assetId"])))
+        return {"course": summary, "sections": sections, "assets": views}
 
     # ------------------------------------------------------------ reads
     def _page(
@@ -528,11 +644,18 @@ class CatalogReader:
         return found, encode_token(start) if start is not None else None
 
     def _partition(self, course_id: str) -> list[dict[str, Any]]:
+        """The course record and the assets of one course. The key condition bounds the sort key to those
+        entities (``COURSE_SK_FIRST``..``COURSE_SK_LAST``), so the Query reads nothing else of the
+        partition: its cost grows with the course's files, never with anything stored beside them."""
         items: list[dict[str, Any]] = []
         params: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "PK = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": course_pk(course_id)}},
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :first AND :last",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": course_pk(course_id)},
+                ":first": {"S": COURSE_SK_FIRST},
+                ":last": {"S": COURSE_SK_LAST},
+            },
         }
         while True:
             resp = self._db.query(**params)

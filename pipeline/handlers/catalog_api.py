@@ -1,11 +1,21 @@
 """Catalog read API for downstream apps (API Gateway HTTP API payload v2, or a Lambda Function URL).
 
-    GET /catalog/courses?limit=&nextToken=                   courses (not DELETED), by courseId
-    GET /catalog/courses/{courseId}?includeDeleted=          one course: lessons in manifest order, assets
-    GET /catalog/assets?status=&courseId=&limit=&nextToken=  assets in one status, newest first
+Learners (anonymous, cached by the CDN; published content only):
 
-Response shapes, pagination, errors and caching are documented in ``pipeline.catalog.reader``, which does
-the work; this module only maps HTTP to reader calls and the reader's exceptions to status codes.
+    GET /catalog/courses?limit=&nextToken=                          PUBLISHED courses, by courseId
+    GET /catalog/courses/{courseId}                                 one PUBLISHED course: lessons, files
+
+Operators (a Cognito token of the ``admins`` group; never cached):
+
+    GET /catalog/admin/courses/{courseId}?includeDeleted=           every status, errors, executions
+    GET /catalog/admin/assets?status=&courseId=&limit=&nextToken=   assets in one status, newest first
+
+In the cloud API Gateway's JWT authorizer verifies the token on ``/catalog/admin/*`` and the local edge does
+the same; a JWT authorizer checks scopes, not groups, so this module requires the ``admins`` group from
+the verified claims (``requestContext.authorizer.jwt.claims``) on every operator path, whatever route
+delivered the request. Response shapes, pagination, errors and caching are documented in
+``pipeline.catalog.reader``, which does the work; this module only maps HTTP to reader calls and the
+reader's exceptions to status codes.
 """
 
 from __future__ import annotations
@@ -19,12 +29,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline import aws
+from pipeline.access.claims import ADMINS_GROUP, NotInGroupError, NotSignedInError, require_group
 from pipeline.catalog.reader import (
+    CACHE_OK,
+    CACHE_PRIVATE,
+    OPERATOR_PREFIX,
     CatalogReader,
     CatalogUnavailableError,
     CourseNotFoundError,
     InvalidRequestError,
     Reply,
+    RouteNotFoundError,
     error_reply,
     json_reply,
 )
@@ -44,10 +59,17 @@ def _respond(reply: Reply) -> Response[str]:
     return Response(status_code=reply.status, body=reply.body, headers=reply.headers)
 
 
-def _ok(payload: dict[str, Any]) -> Response[str]:
-    return _respond(json_reply(payload, app.current_event.headers.get("if-none-match")))
+def _ok(payload: dict[str, Any], cache_control: str = CACHE_OK) -> Response[str]:
+    inm = app.current_event.headers.get("if-none-match")
+    return _respond(json_reply(payload, inm, cache_control=cache_control))
 
 
+def _operator() -> None:
+    """Refuse unless the verified token is an admin's: the authorizer proves who, not which group."""
+    require_group(app.current_event.request_context.authorizer.jwt_claim, ADMINS_GROUP)
+
+
+# ---------------------------------------------------------------- learners
 @app.get("/catalog/courses")
 def list_courses() -> Response[str]:
     return _ok(reader().list_courses(app.current_event.query_string_parameters))
@@ -59,27 +81,56 @@ def get_course(course_id: str) -> Response[str]:
 
 
 @app.get("/catalog/assets")
-def list_assets() -> Response[str]:
-    return _ok(reader().assets(app.current_event.query_string_parameters))
+def moved_assets() -> Response[str]:
+    raise RouteNotFoundError(
+        "the asset listing is for operators: GET /catalog/admin/assets?status=... with a Cognito token "
+        f"of the {ADMINS_GROUP!r} group"
+    )
+
+
+# ---------------------------------------------------------------- operators
+@app.get("/catalog/admin/assets")
+def operator_assets() -> Response[str]:
+    _operator()
+    return _ok(reader().operator_assets(app.current_event.query_string_parameters), CACHE_PRIVATE)
+
+
+@app.get("/catalog/admin/courses/<course_id>")
+def operator_course(course_id: str) -> Response[str]:
+    _operator()
+    return _ok(reader().operator_course(course_id, app.current_event.query_string_parameters), CACHE_PRIVATE)
 
 
 # The reader's refusals and what each becomes on the wire (status, error code).
 REFUSALS: dict[type[Exception], tuple[int, str]] = {
     InvalidRequestError: (400, "BadRequest"),
+    NotSignedInError: (401, "Unauthorized"),
+    NotInGroupError: (403, "Forbidden"),
     CourseNotFoundError: (404, "NotFound"),
+    RouteNotFoundError: (404, "NotFound"),
     CatalogUnavailableError: (503, "ServiceUnavailable"),
 }
 
 
 def _refused(exc: Exception) -> Response[str]:
     status, code = next(outcome for cls, outcome in REFUSALS.items() if isinstance(exc, cls))
-    return _respond(error_reply(status, code, str(exc)))
+    reply = error_reply(status, code, str(exc))
+    if status == 401:
+        reply.headers["WWW-Authenticate"] = "Bearer"
+    return _respond(reply)
 
 
 @app.not_found
 def _no_route(exc: NotFoundError) -> Response[str]:
     event = app.current_event
-    return _respond(error_reply(404, "NotFound", f"no route {event.http_method} {event.path}"))
+    path = event.path
+    if path == OPERATOR_PREFIX or path.startswith(OPERATOR_PREFIX + "/"):
+        # Not even which operator routes exist, to a caller who is not one.
+        try:
+            _operator()
+        except (NotSignedInError, NotInGroupError) as refusal:
+            return _refused(refusal)
+    return _respond(error_reply(404, "NotFound", f"no route {event.http_method} {path}"))
 
 
 def _unexpected(exc: Exception) -> Response[str]:

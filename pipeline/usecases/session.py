@@ -2,28 +2,36 @@
 
 The identity is already verified when this runs (API Gateway's JWT authorizer checks the Cognito token
 in the cloud; the local edge does the same against moto's Cognito). What is decided here is access: an
-``ENROLL#{sub}`` item in the course's catalog partition, or membership of a group that sees every course
-(authors, admins).
+enrolment of the user in the course (``PK=ENROLL#{courseId}``, ``SK=USER#{sub}`` in the catalog table, one
+GetItem), or membership of the group that sees every course (admins).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pipeline.access.claims import ADMINS_GROUP, GROUPS_CLAIM, NotSignedInError, groups_of
 from pipeline.errors import PipelineError
 from pipeline.keys import COURSE_ID_RE
 
-# Only admins see every course: an author's access is per course (an ENROLL item with role "author"), or
+__all__ = [
+    "GROUPS_CLAIM",
+    "PRIVILEGED_GROUPS",
+    "BadCourseIdError",
+    "CookieIssuer",
+    "Enrollments",
+    "NotEnrolledError",
+    "NotSignedInError",
+    "Session",
+    "groups_of",
+    "open_session",
+]
+
+# Only admins see every course: an author's access is per course (an enrolment with role "author"), or
 # any author could watch every course.
-PRIVILEGED_GROUPS = frozenset({"admins"})
-GROUPS_CLAIM = "cognito:groups"
-
-
-class NotSignedInError(PipelineError):
-    """No verified identity came with the request (401)."""
+PRIVILEGED_GROUPS = frozenset({ADMINS_GROUP})
 
 
 class NotEnrolledError(PipelineError):
@@ -55,17 +63,6 @@ class Session:
 
 # (course id, media host, ttl seconds) -> (Set-Cookie values, expiry epoch seconds)
 CookieIssuer = Callable[[str, str, int], tuple[list[str], int]]
-
-
-def groups_of(claims: Mapping[str, Any]) -> set[str]:
-    """Cognito puts groups in ``cognito:groups``: a JSON list in the token, but API Gateway's HTTP API
-    hands array claims to Lambda as one string like ``[authors admins]``. Accept both."""
-    raw = claims.get(GROUPS_CLAIM)
-    if raw is None:
-        return set()
-    if isinstance(raw, list | tuple | set):
-        return {str(g) for g in raw}
-    return {g for g in re.split(r"[\s,\[\]\"]+", str(raw)) if g}
 
 
 def open_session(

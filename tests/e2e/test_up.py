@@ -199,7 +199,31 @@ def test_upload_then_aws_cli_then_delete_then_ctrl_c(stack: dict[str, Any], tmp_
         "PUBLISHED",
         "MISSING",
     ]
-    status, errors = get(f"{api}/catalog/assets?status=DELETED")
+    # The operators' listing needs an admin's Cognito token (the stack's dev user is an admin): the old
+    # anonymous route is gone, the new one refuses a request without a token.
+    assert get(f"{api}/catalog/assets?status=DELETED")[0] == 404
+    assert get(f"{api}/catalog/admin/assets?status=DELETED")[0] == 401
+    import boto3
+
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=endpoint,
+        region_name=stack["region"],
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    signed_in = cognito.initiate_auth(
+        ClientId=stack["userPoolClientId"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": stack["devUser"], "PASSWORD": stack["devPassword"]},
+    )
+    cognito.close()  # no idle keep-alive connection left to the stack it stops below
+    operator = urllib.request.Request(
+        f"{api}/catalog/admin/assets?status=DELETED",
+        headers={"Authorization": f"Bearer {signed_in['AuthenticationResult']['IdToken']}"},
+    )
+    with urllib.request.urlopen(operator, timeout=30) as resp:
+        status, errors = resp.status, json.loads(resp.read())
     assert status == 200 and [a["path"] for a in errors["assets"]] == ["lessons/b.md"]
 
     # ---- the dev sign-in page (the stack's admin user) sets working cookies

@@ -4,6 +4,7 @@ template.yaml defines (moto), holding items written by the pipeline's own catalo
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import sys
@@ -35,13 +36,20 @@ DAX_OPERATIONS = {"get_item", "query", "scan", "batch_get_item"}
 
 
 # ---------------------------------------------------------------- invoking the handler
+# The claims API Gateway's OperatorJwt authorizer hands the function for an admin's Cognito token: every claim
+# a string, array claims in HTTP API's ``[a b]`` form.
+ADMIN = {"sub": "op-1", "cognito:groups": "[authors admins]", "token_use": "id", "email": "op@example.com"}
+
+
 def http_event(
     path: str,
     query: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     method: str = "GET",
+    claims: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """What API Gateway sends for ``GET /catalog/{proxy+}`` (Function URLs send the same shape)."""
+    """What API Gateway sends for ``GET /catalog/{proxy+}`` (Function URLs send the same shape); with
+    ``claims``, what it sends once a JWT authorizer has verified the caller's token."""
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "GET /catalog/{proxy+}",
@@ -77,6 +85,8 @@ def http_event(
     }
     if query:  # API Gateway omits the key when there is no query string
         event["queryStringParameters"] = dict(query)
+    if claims is not None:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": dict(claims), "scopes": None}}
     return event
 
 
@@ -109,21 +119,33 @@ class Api:
     _seq: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def get(
+        self,
+        path: str,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        claims: Mapping[str, str] | None = None,
+    ) -> Answer:
+        return self.call(http_event(path, query, headers, claims=claims))
+
+    def admin(
         self, path: str, query: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
     ) -> Answer:
-        return self.call(http_event(path, query, headers))
+        """An operator route, called with an admin's verified token."""
+        return self.get(path, query, headers, claims=ADMIN)
 
     def call(self, event: dict[str, Any]) -> Answer:
         resp = self.invoke(event)
         headers = {k.lower(): v for k, v in resp.get("headers", {}).items()}
         return Answer(resp["statusCode"], headers, resp.get("body") or "")
 
-    def walk(self, path: str, query: Mapping[str, str], items: str) -> tuple[list[dict[str, Any]], int]:
+    def walk(
+        self, path: str, query: Mapping[str, str], items: str, claims: Mapping[str, str] | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
         """Follow nextToken to the end: every item, and how many pages it took."""
         found: list[dict[str, Any]] = []
         token: str | None = None
         for pages in itertools.count(1):
-            answer = self.get(path, {**query, **({"nextToken": token} if token else {})})
+            answer = self.get(path, {**query, **({"nextToken": token} if token else {})}, claims=claims)
             assert answer.status == 200, answer.body
             found += answer.json[items]
             token = answer.json["nextToken"]
@@ -219,6 +241,14 @@ class Api:
 
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    with catalog_on_moto(monkeypatch) as ready:
+        yield ready
+
+
+@contextlib.contextmanager
+def catalog_on_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """The catalog table of template.yaml on moto, and the API function's environment (also used by the
+    other ``test_catalog_*`` modules)."""
     stack = STACK
     env = {
         "AWS_DEFAULT_REGION": stack.region,
@@ -233,14 +263,15 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
         _reset()
-        client = boto3.client("dynamodb", region_name=stack.region)
-        props = stack.resolve(stack.props("CatalogTable"))
-        keys = ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
-        client.create_table(**{k: props[k] for k in keys})
-        yield Api(
-            client, env["CATALOG_TABLE"], DynamoCatalog(client, env["CATALOG_TABLE"]), env["INGEST_BUCKET"]
-        )
-        _reset()
+        try:
+            client = boto3.client("dynamodb", region_name=stack.region)
+            props = stack.resolve(stack.props("CatalogTable"))
+            keys = ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
+            client.create_table(**{k: props[k] for k in keys})
+            table = env["CATALOG_TABLE"]
+            yield Api(client, table, DynamoCatalog(client, table), env["INGEST_BUCKET"])
+        finally:
+            _reset()
 
 
 def _reset() -> None:
@@ -305,10 +336,11 @@ def seed_intro(api: Api) -> None:
     )
 
 
-# ---------------------------------------------------------------- one course
+# ---------------------------------------------------------------- one course, as operators see it
+# (what learners see of the same course: test_catalog_access.py)
 def test_course_lessons_follow_the_manifest_and_say_which_are_missing(api: Api) -> None:
     seed_intro(api)
-    answer = api.get("/catalog/courses/intro")
+    answer = api.admin("/catalog/admin/courses/intro")
     assert answer.status == 200, answer.body
     body = answer.json
     welcome, video = asset_id_for("lessons/01-welcome.md"), asset_id_for("media/welcome.mp4")
@@ -338,6 +370,7 @@ def test_course_lessons_follow_the_manifest_and_say_which_are_missing(api: Api) 
     assert first["title"] == "Welcome to the course" and first["durationS"] == 480
     assert first["page"] == f"/courses/intro/lessons/{welcome}.html" and first["assetId"] == welcome
     assert first["description"] == "About Welcome to the course"
+    assert answer.headers["cache-control"] == "private, no-store"
     assert first["video"] == {
         "path": "media/welcome.mp4",
         "assetId": video,
@@ -357,7 +390,7 @@ def test_course_lessons_follow_the_manifest_and_say_which_are_missing(api: Api) 
 
 def test_course_assets_are_sorted_by_path_with_entries_thumbnails_and_errors(api: Api) -> None:
     seed_intro(api)
-    assets = api.get("/catalog/courses/intro").json["assets"]
+    assets = api.admin("/catalog/admin/courses/intro").json["assets"]
     assert [a["path"] for a in assets] == [
         "course.yaml",
         "images/cover.png",
@@ -394,7 +427,7 @@ def test_course_assets_are_sorted_by_path_with_entries_thumbnails_and_errors(api
     assert outro["status"] == "UPLOADED" and outro["kind"] is None and outro["error"] is None
     assert all(a["error"] is None for a in assets if a is not failed)
 
-    with_deleted = api.get("/catalog/courses/intro", {"includeDeleted": "true"}).json["assets"]
+    with_deleted = api.admin("/catalog/admin/courses/intro", {"includeDeleted": "true"}).json["assets"]
     extras = [a for a in with_deleted if a["path"] == "lessons/04-extras.md"]
     assert len(with_deleted) == len(assets) + 1
     assert extras == [extras[0] | {"status": "DELETED", "entry": None, "outputs": [], "thumbnails": None}]
@@ -407,7 +440,7 @@ def test_a_republished_asset_shows_no_stale_error_and_a_failed_reupload_keeps_it
     api.lesson("c", "lessons/a.md", "A", 5)  # fixed and re-uploaded
     api.lesson("c", "lessons/b.md", "B", 5)
     api.fail("c", "lessons/b.md", "lesson", "LessonError", "broken again")  # a re-upload fails
-    assets = {a["path"]: a for a in api.get("/catalog/courses/c").json["assets"]}
+    assets = {a["path"]: a for a in api.admin("/catalog/admin/courses/c").json["assets"]}
     assert assets["lessons/a.md"]["status"] == "PUBLISHED" and assets["lessons/a.md"]["error"] is None
     b = assets["lessons/b.md"]
     # The previous version's page is still what learners get: the asset lists it, with the new error.
@@ -417,24 +450,28 @@ def test_a_republished_asset_shows_no_stale_error_and_a_failed_reupload_keeps_it
 
 def test_files_before_their_manifest_unknown_and_invalid_courses(api: Api) -> None:
     api.lesson("early", "lessons/one.md", "One", 30)
-    early = api.get("/catalog/courses/early")
+    early = api.admin("/catalog/admin/courses/early")
     assert early.status == 200
     assert early.json["course"]["status"] == "NO_MANIFEST" and early.json["course"]["title"] is None
     assert early.json["sections"] == [] and [a["path"] for a in early.json["assets"]] == ["lessons/one.md"]
 
-    missing = api.get("/catalog/courses/nope")
+    missing = api.admin("/catalog/admin/courses/nope")
     assert missing.status == 404 and missing.json["error"]["code"] == "NotFound"
     assert "nope" in missing.json["error"]["message"]
     assert missing.headers["cache-control"] == "no-store" and "etag" not in missing.headers
 
     api.uploaded("gone", "a.md")
     api.delete("gone", "a.md")
-    assert api.get("/catalog/courses/gone").status == 404
-    assert api.get("/catalog/courses/gone", {"includeDeleted": "true"}).status == 200
+    assert api.admin("/catalog/admin/courses/gone").status == 404
+    assert api.admin("/catalog/admin/courses/gone", {"includeDeleted": "true"}).status == 200
 
-    invalid = api.get("/catalog/courses/Not_A_Course")
-    assert invalid.status == 400 and invalid.json["error"]["code"] == "BadRequest"
-    assert "course id" in invalid.json["error"]["message"]
+    for path in ("/catalog/admin/courses/Not_A_Course", "/catalog/courses/Not_A_Course"):
+        invalid = api.admin(path)
+        assert invalid.status == 400 and invalid.json["error"]["code"] == "BadRequest"
+        assert "course id" in invalid.json["error"]["message"]
+    # Learners see published courses only: neither files without a manifest nor an unknown course.
+    for course in ("early", "nope", "gone"):
+        assert api.get(f"/catalog/courses/{course}").status == 404, course
 
 
 # ---------------------------------------------------------------- course list
@@ -504,7 +541,7 @@ def test_failed_assets_newest_first_with_their_errors_across_pages(api: Api) -> 
         api.fail(course, path, "video", "InvalidMediaError", f"clip-{n}.mp4 is truncated")
         failures.append((course, path))
         api.lesson(course, f"lessons/ok-{n}.md", "ok", 1)  # PUBLISHED, in between
-    assets, pages = api.walk("/catalog/assets", {"status": "FAILED", "limit": "3"}, "assets")
+    assets, pages = api.walk("/catalog/admin/assets", {"status": "FAILED", "limit": "3"}, "assets", ADMIN)
     assert pages >= 3
     assert [(a["courseId"], a["path"]) for a in assets] == failures[::-1]
     stamps = [a["updatedAt"] for a in assets]
@@ -512,21 +549,22 @@ def test_failed_assets_newest_first_with_their_errors_across_pages(api: Api) -> 
     assert assets[0]["error"] == {"name": "InvalidMediaError", "message": "clip-6.mp4 is truncated"}
     assert assets[0]["kind"] == "video" and assets[0]["status"] == "FAILED"
 
-    beta, _ = api.walk("/catalog/assets", {"status": "FAILED", "courseId": "beta", "limit": "1"}, "assets")
+    query = {"status": "FAILED", "courseId": "beta", "limit": "1"}
+    beta, _ = api.walk("/catalog/admin/assets", query, "assets", ADMIN)
     assert [(a["courseId"], a["path"]) for a in beta] == [f for f in failures[::-1] if f[0] == "beta"]
 
 
 def test_published_assets_leave_out_course_records_that_share_the_status(api: Api) -> None:
     seed_courses(api, deleted=set())  # 14 PUBLISHED course records in the ByStatus index
     api.lesson("mixed", "a.md", "A", 1)
-    published, _ = api.walk("/catalog/assets", {"status": "PUBLISHED", "limit": "2"}, "assets")
+    published, _ = api.walk("/catalog/admin/assets", {"status": "PUBLISHED", "limit": "2"}, "assets", ADMIN)
     paths = [(a["courseId"], a["path"]) for a in published]
     covers = [(f"course-{i:02d}", "cover.png") for i in (13, 9, 5, 1)]  # newest first
     assert paths == [("mixed", "a.md"), ("no-manifest-yet", "x.md"), *covers]
     assert all(a["assetId"] and a["status"] == "PUBLISHED" for a in published)
 
     seed_intro(api)
-    deleted, _ = api.walk("/catalog/assets", {"status": "DELETED"}, "assets")
+    deleted, _ = api.walk("/catalog/admin/assets", {"status": "DELETED"}, "assets", ADMIN)
     assert [(a["courseId"], a["path"], a["entry"]) for a in deleted] == [
         ("intro", "lessons/04-extras.md", None)
     ]
@@ -555,17 +593,19 @@ MALFORMED = [
     ("/catalog/courses", {"nextToken": b64(["a"])}, "nextToken"),
     ("/catalog/courses", {"nextToken": b64({"PK": {"S": "x"}})}, "nextToken"),
     ("/catalog/courses", {"nextToken": "A" * 5000}, "nextToken"),
-    ("/catalog/assets", {}, "status is required"),
-    ("/catalog/assets", {"status": "failed"}, "status must be one of"),
-    ("/catalog/assets", {"status": "BROKEN"}, "status must be one of"),
-    ("/catalog/assets", {"status": "FAILED", "courseId": "UPPER"}, "course id"),
-    ("/catalog/courses/intro", {"includeDeleted": "yes"}, "includeDeleted"),
+    ("/catalog/admin/assets", {}, "status is required"),
+    ("/catalog/admin/assets", {"status": "failed"}, "status must be one of"),
+    ("/catalog/admin/assets", {"status": "BROKEN"}, "status must be one of"),
+    ("/catalog/admin/assets", {"status": "FAILED", "courseId": "UPPER"}, "course id"),
+    ("/catalog/admin/assets", {"status": "FAILED", "nextToken": "!!!"}, "nextToken"),
+    ("/catalog/admin/courses/intro", {"includeDeleted": "yes"}, "includeDeleted"),
 ]
 
 
 def test_malformed_requests_are_400_with_a_json_reason(api: Api) -> None:
     for path, query, complaint in MALFORMED:
-        answer = api.get(path, query)
+        # Operator routes with an admin's token (without one they are 401: test_catalog_access.py).
+        answer = api.get(path, query, claims=ADMIN if path.startswith("/catalog/admin/") else None)
         assert answer.status == 400, (path, query, answer.body)
         assert answer.json["error"]["code"] == "BadRequest", (path, query)
         assert complaint in answer.json["error"]["message"], (path, query, answer.body)
@@ -578,14 +618,14 @@ def test_tokens_of_another_query_are_refused_not_a_500(api: Api) -> None:
     for course in ("alpha", "beta"):
         for n in range(3):
             api.fail(course, f"v{n}.mp4", "video", "InvalidMediaError", "x")
-    failed = api.get("/catalog/assets", {"status": "FAILED", "limit": "1"}).json["nextToken"]
+    failed = api.admin("/catalog/admin/assets", {"status": "FAILED", "limit": "1"}).json["nextToken"]
     assert isinstance(failed, str)
     # A course-list token for the assets route, and a FAILED token for PUBLISHED.
     for query in ({"status": "FAILED", "nextToken": courses}, {"status": "PUBLISHED", "nextToken": failed}):
-        answer = api.get("/catalog/assets", query)
+        answer = api.admin("/catalog/admin/assets", query)
         assert answer.status == 400 and answer.json["error"]["code"] == "BadRequest", answer.body
     assert api.get("/catalog/courses", {"nextToken": failed}).status == 400
-    assert api.get("/catalog/assets", {"status": "FAILED", "nextToken": failed}).status == 200
+    assert api.admin("/catalog/admin/assets", {"status": "FAILED", "nextToken": failed}).status == 200
 
 
 def test_etag_and_if_none_match_give_304_until_the_catalog_changes(api: Api) -> None:
@@ -662,11 +702,15 @@ def test_answers_are_identical_through_dax(api: Api, monkeypatch: pytest.MonkeyP
         ("/catalog/courses", {"limit": "5"}),
         ("/catalog/courses", {"limit": "100"}),
         ("/catalog/courses/intro", {}),
-        ("/catalog/courses/intro", {"includeDeleted": "true"}),
-        ("/catalog/assets", {"status": "FAILED"}),
-        ("/catalog/assets", {"status": "PUBLISHED", "courseId": "intro", "limit": "2"}),
+        ("/catalog/admin/courses/intro", {"includeDeleted": "true"}),
+        ("/catalog/admin/assets", {"status": "FAILED"}),
+        ("/catalog/admin/assets", {"status": "PUBLISHED", "courseId": "intro", "limit": "2"}),
     ]
-    direct = [api.get(path, query) for path, query in requests]
+
+    def ask(path: str, query: dict[str, str]) -> Answer:
+        return api.get(path, query, claims=ADMIN if path.startswith("/catalog/admin/") else None)
+
+    direct = [ask(path, query) for path, query in requests]
     assert all(a.status == 200 for a in direct)
 
     calls: list[str] = []
@@ -679,7 +723,7 @@ def test_answers_are_identical_through_dax(api: Api, monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "amazondax", types.SimpleNamespace(AmazonDaxClient=dax_client))
     monkeypatch.setenv(aws.DAX_ENDPOINT_ENV, "daxs://catalog.abc123.dax-clusters.us-east-1.amazonaws.com")
     _reset()
-    through_dax = [api.get(path, query) for path, query in requests]
+    through_dax = [ask(path, query) for path, query in requests]
     assert [(a.status, a.body, a.headers["etag"]) for a in through_dax] == [
         (a.status, a.body, a.headers["etag"]) for a in direct
     ]
