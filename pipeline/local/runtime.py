@@ -15,7 +15,7 @@ import logging
 import os
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,8 @@ from pipeline.local.lambdas import FunctionSpec, InProcessLambdas
 from pipeline.local.template import Stack
 
 STATE_MACHINE_ID = "ProcessAssetStateMachine"
+# How long a stopping runtime waits for running handlers once their ffmpeg children are ended.
+STOP_GRACE_S = 15.0
 MOTO_CONFIG: Any = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
@@ -160,6 +162,8 @@ class LocalRuntime:
         aws.reset_clients()
 
     def stop(self) -> None:
+        # Executions in flight are abandoned, not finished: their state is this process's memory.
+        self.lambdas.close(timeout=STOP_GRACE_S)
         self.lambdas.uninstall()
         s3events.uninstall()
         serial.uninstall()
@@ -320,8 +324,9 @@ class LocalRuntime:
         version: str | None = resp.get("VersionId")
         return version
 
-    def pump(self) -> int:
-        """Deliver queued messages to their functions until the queues are empty; return the count.
+    def pump(self, stopping: Callable[[], bool] = lambda: False) -> int:
+        """Deliver queued messages to their functions until the queues are empty (or ``stopping()``);
+        return the count.
 
         A batch-level failure leaves its messages invisible for the queue's VisibilityTimeout, as on AWS;
         locally they are reported in ``ingest_failures`` rather than waited for.
@@ -332,7 +337,7 @@ class LocalRuntime:
             queue_arn = sqs.get_queue_attributes(QueueUrl=mapping.queue_url, AttributeNames=["QueueArn"])[
                 "Attributes"
             ]["QueueArn"]
-            while True:
+            while not stopping():
                 resp = sqs.receive_message(
                     QueueUrl=mapping.queue_url,
                     MaxNumberOfMessages=min(mapping.batch_size, 10),

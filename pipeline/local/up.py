@@ -25,6 +25,7 @@ from pipeline.local.edge import Edge, EdgeConfig, bucket_origin
 from pipeline.local.front import HttpFront, Reply, Request, lambda_route
 from pipeline.local.identity import LocalIdentity
 from pipeline.local.lambdas import FunctionSpec
+from pipeline.local.operator_route import operator_handler
 from pipeline.local.runtime import LocalRuntime
 from pipeline.local.signin import dev_sign_in_route, session_route
 from pipeline.local.target import DEFAULT_AWS_PORT
@@ -127,7 +128,10 @@ class LocalStack:
             bucket=bucket_origin(lambda: rt.client("s3"), rt.publish_bucket),
             key_group={keys.key_id: keys.public_key_pem},
             session=auth,
-            catalog=lambda_route(api.handler, api.name, **api_options),
+            # /catalog/admin/* behind the same Cognito check as the session route (OperatorJwt in the cloud).
+            catalog=lambda_route(
+                operator_handler(self.identity.authorizer(), api.handler), api.name, **api_options
+            ),
         )
 
     def _poll(self) -> None:
@@ -135,7 +139,7 @@ class LocalStack:
         reported = 0
         while not self._stop.is_set():
             try:
-                delivered = self.runtime.pump()
+                delivered = self.runtime.pump(self._stop.is_set)
             except Exception as exc:  # keep polling: one bad batch must not stop ingestion
                 if self.on_ingest_failure is not None:
                     self.on_ingest_failure(f"ingest poll failed: {exc}")
@@ -151,9 +155,12 @@ class LocalStack:
                 self._stop.wait(POLL_IDLE_S)
 
     def stop(self) -> None:
+        """Prompt, with executions in flight: the poller and the functions are refused new work and the
+        running ones end (``InProcessLambdas.close``) before the endpoints go away under them."""
         self._stop.set()
+        self.runtime.lambdas.close()
         if self._poller is not None:
-            self._poller.join(timeout=30)
+            self._poller.join(timeout=10)
             self._poller = None
         if self.front is not None:
             self.front.stop()
