@@ -23,6 +23,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicNumbers
 
 from pipeline.local.template import Stack
 
+LOCAL_SIGN_IN_FLOW = "ALLOW_USER_PASSWORD_AUTH"
+"""The flow the dev sign-in page uses; the local client adds it to the template's (which lacks it)."""
+
 
 class TokenError(Exception):
     """The bearer token is missing, malformed, forged, expired or for another pool or client."""
@@ -125,7 +128,9 @@ class LocalIdentity:
             UserPoolId=pool_id,
             ClientName=str(stack.resolve(cprops["ClientName"])),
             GenerateSecret=False,
-            ExplicitAuthFlows=cprops.get("ExplicitAuthFlows", []),
+            # The cloud client has no USER_PASSWORD_AUTH (template.yaml); the local dev sign-in page uses it
+            # against moto only, which has no SRP verifier to sign in with.
+            ExplicitAuthFlows=[*cprops.get("ExplicitAuthFlows", []), LOCAL_SIGN_IN_FLOW],
         )["UserPoolClient"]["ClientId"]
         del pool_logical
         return cls(pool_id=pool_id, client_id=client_id, region=stack.region)
@@ -160,7 +165,7 @@ class LocalIdentity:
         return next(str(a["Value"]) for a in user["UserAttributes"] if a["Name"] == "sub")
 
     def sign_in(self, cognito: Any, email: str, password: str) -> str:
-        """USER_PASSWORD_AUTH, as the player app's client does; return the ID token."""
+        """USER_PASSWORD_AUTH (local only: player apps in the cloud use SRP); return the ID token."""
         result = cognito.initiate_auth(
             ClientId=self.client_id,
             AuthFlow="USER_PASSWORD_AUTH",

@@ -2,9 +2,9 @@
 viewer-host CloudFront Function do in the cloud), and a development sign-in page.
 
 The sign-in page exists only locally: a form that signs in against the local user pool (moto Cognito,
-USER_PASSWORD_AUTH, as a player app would) and then calls the same session route with the ID token, so the
-browser receives exactly the cookies the cloud would set. Player apps in the cloud do these two steps
-themselves.
+USER_PASSWORD_AUTH, a flow only the local client allows) and then calls the same session route with the ID
+token, so the browser receives exactly the cookies the cloud would set. Player apps in the cloud do these
+two steps themselves, signing in with SRP.
 """
 
 from __future__ import annotations

@@ -30,6 +30,8 @@ ASSETS_DIR = "assets"
 HLS_JS_PATH_ENV = "HLS_JS_PATH"
 HLS_JS_ASSET = f"{ASSETS_DIR}/hls.min.js"
 DEFAULT_HLS_JS = Path(__file__).resolve().parents[2] / "web/node_modules/hls.js/dist/hls.min.js"
+# Where a Lambda artifact has it (the Makefile's build-<Function> targets): it ships no node_modules.
+BUNDLED_HLS_JS = Path(__file__).resolve().parents[2] / "vendor/hls.js/hls.min.js"
 
 logger = logging.getLogger(__name__)
 _hls_js_missing_logged: set[str] = set()
@@ -101,7 +103,8 @@ def hls_js_asset() -> tuple[str, bytes] | None:
     Without it, browsers with native HLS still play and the others show the player's fallback link; the
     absence is logged once per process (per source path).
     """
-    source = Path(os.environ.get(HLS_JS_PATH_ENV) or DEFAULT_HLS_JS)
+    default = BUNDLED_HLS_JS if BUNDLED_HLS_JS.is_file() else DEFAULT_HLS_JS
+    source = Path(os.environ.get(HLS_JS_PATH_ENV) or default)
     try:
         return HLS_JS_ASSET, _read_cached(source, source.stat().st_mtime_ns)
     except OSError:

@@ -34,6 +34,7 @@ BUCKET_ORIGIN_DOMAIN = {"Fn::GetAtt": ["PublishBucket", "RegionalDomainName"]}
 PUBLIC_BUCKET_PATTERNS = {"courses/*/assets/*"}
 AUTH_PATTERN = "/auth/*"
 CATALOG_PATTERN = "/catalog/*"
+CATALOG_OPERATOR_PATTERN = "/catalog/admin/*"  # uncached, Authorization forwarded (test_template_catalog)
 SESSION_ROUTE = "/auth/courses/{courseId}/session"
 
 # AWS managed policies (CloudFront developer guide, "Use managed cache/origin request policies").
@@ -256,7 +257,7 @@ def test_the_key_group_trusts_the_template_key_only() -> None:
 def test_behaviour_patterns_are_unique_and_the_apis_come_first() -> None:
     patterns = [b["PathPattern"] for b in behaviours() if not b.get("_default")]
     assert len(patterns) == len(set(patterns))
-    assert patterns[:2] == [AUTH_PATTERN, CATALOG_PATTERN]
+    assert patterns[:3] == [AUTH_PATTERN, CATALOG_OPERATOR_PATTERN, CATALOG_PATTERN]
 
 
 @pytest.mark.parametrize("path", ["/auth/courses/c1/session", "/auth/x.html", "/auth/a.m3u8"])
@@ -373,8 +374,8 @@ def test_bucket_policy_lets_only_this_distribution_read_published_courses() -> N
     bucket = {"Ref": "PublishBucket"}
     policies = [p for p in of_type("AWS::S3::BucketPolicy").values() if p["Bucket"] == bucket]
     assert len(policies) == 1
-    (statement,) = policies[0]["PolicyDocument"]["Statement"]
-    assert statement["Effect"] == "Allow"
+    # The only Allow (the TLS-only Deny is test_template_hardening's).
+    (statement,) = [s for s in policies[0]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert statement["Action"] in ("s3:GetObject", ["s3:GetObject"])
     assert statement["Resource"] == {"Fn::Sub": "${PublishBucket.Arn}/courses/*"}

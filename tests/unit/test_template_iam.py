@@ -1,0 +1,401 @@
+"""Least privilege for the functions that parse untrusted media, and for the state machine's role.
+
+EncodeChunk, EncodeAudio, MakeThumbnails and ImageVariants run ffmpeg and Pillow on files anyone with upload
+rights chose: whatever such a file achieves inside the function, the role must not let it deface published
+courses. These tests run each use case over a store that records its calls, turn every call into the S3
+request it would make (action, resource, the list prefix) and evaluate those against the function's
+policy from template.yaml: the grants cover what the code does, and nothing a parser needs not do.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from pipeline import layout
+from pipeline.catalog.model import SourceRef
+from pipeline.config import Settings
+from pipeline.local.template import Stack
+from pipeline.media.encode import AudioManifest, ChunkManifest, SegmentInfo
+from pipeline.media.probe import ProbeResult
+from pipeline.media.sprites import SpriteResult
+from pipeline.services import Services
+from pipeline.storage import ObjectInfo
+from pipeline.usecases import image as image_usecase
+from pipeline.usecases import video
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+MEDIA_PARSERS = (
+    "EncodeChunkFunction",
+    "EncodeAudioFunction",
+    "MakeThumbnailsFunction",
+    "ImageVariantsFunction",
+)
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+# Step Functions developer guide, "IAM policies for logging to CloudWatch Logs".
+LOG_DELIVERY_ACTIONS = {
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+HD = ProbeResult(
+    format_name="mov,mp4", duration_s=12.0, size_bytes=1, bit_rate=None, has_video=True, has_audio=True,
+    width=1280, height=720, coded_width=1280, coded_height=720, rotation=0, fps=30.0, video_codec="h264",
+    pix_fmt="yuv420p", audio_codec="aac", audio_channels=2, audio_sample_rate=48000,
+)  # fmt: skip
+
+
+def stack(**parameters: str) -> Stack:
+    return Stack.from_file(TEMPLATE, parameters=parameters)
+
+
+# ---------------------------------------------------------------- a small IAM evaluator
+@dataclass(frozen=True)
+class Request:
+    action: str
+    resource: str
+    prefix: str | None = None  # s3:prefix of a ListBucket
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """IAM's wildcards: ``*`` any run of characters (``/`` included), ``?`` one character."""
+    return re.compile(
+        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern) + r"\Z"
+    )
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _condition_holds(condition: dict[str, Any], request: Request) -> bool:
+    for operator, tests in condition.items():
+        for key, wanted in tests.items():
+            if key != "s3:prefix" or operator not in ("StringLike", "StringEquals"):
+                raise AssertionError(f"the evaluator does not know {operator} {key}")
+            if request.prefix is None:
+                return False
+            match = (
+                (lambda p: _glob(p).match(request.prefix))
+                if operator == "StringLike"
+                else (lambda p: p == request.prefix)
+            )
+            if not any(match(str(p)) for p in _listed(wanted)):
+                return False
+    return True
+
+
+def statements(st: Stack, logical: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for policy in st.resolve(st.props(logical).get("Policies", [])):
+        assert isinstance(policy, dict) and set(policy) == {"Statement"}, (
+            f"{logical}: only inline statements (a SAM policy template grants more than the code uses): "
+            f"{policy!r}"
+        )
+        found += policy["Statement"]
+    return found
+
+
+def allowed(stmts: list[dict[str, Any]], request: Request) -> bool:
+    for stmt in stmts:
+        if stmt["Effect"] != "Allow":
+            continue
+        if not any(_glob(a).match(request.action) for a in _listed(stmt["Action"])):
+            continue
+        if not any(_glob(r).match(request.resource) for r in _listed(stmt["Resource"])):
+            continue
+        if _condition_holds(stmt.get("Condition", {}), request):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- a store that records S3 requests
+@dataclass
+class RecordingStore:
+    """An in-memory ``ObjectStore`` that notes the S3 request behind every call."""
+
+    objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    requests: list[Request] = field(default_factory=list)
+
+    def _object(self, action: str, bucket: str, key: str, version_id: str | None = None) -> None:
+        if action == "s3:GetObject" and version_id:
+            action = "s3:GetObjectVersion"
+        self.requests.append(Request(action, f"arn:aws:s3:::{bucket}/{key}"))
+
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo | None:
+        self._object("s3:GetObject", bucket, key, version_id)
+        data = self.objects.get((bucket, key))
+        return None if data is None else ObjectInfo(key, len(data), "e", version_id, None)
+
+    def download(self, bucket: str, key: str, dest: Path, version_id: str | None = None) -> Path:
+        self._object("s3:GetObject", bucket, key, version_id)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(self.objects[(bucket, key)])
+        return dest
+
+    def read_range(self, bucket: str, key: str, length: int, version_id: str | None = None) -> bytes:
+        self._object("s3:GetObject", bucket, key, version_id)
+        return self.objects[(bucket, key)][:length]
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        self._object("s3:GetObject", bucket, key)
+        return self.objects[(bucket, key)]
+
+    def copy(self, bucket: str, source_key: str, key: str, *, cache_control: str | None = None) -> None:
+        self._object("s3:GetObject", bucket, source_key)
+        self._object("s3:PutObject", bucket, key)
+        self.objects[(bucket, key)] = self.objects[(bucket, source_key)]
+
+    def put_file(self, bucket: str, key: str, path: Path, *, cache_control: str | None = None) -> None:
+        self.put_bytes(bucket, key, path.read_bytes())
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None:
+        self._object("s3:PutObject", bucket, key)
+        self.objects[(bucket, key)] = data
+
+    def list_keys(
+        self, bucket: str, prefix: str, *, modified_before: datetime | None = None
+    ) -> Iterator[str]:
+        self.requests.append(Request("s3:ListBucket", f"arn:aws:s3:::{bucket}", prefix))
+        return iter(sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix)))
+
+    def delete_keys(self, bucket: str, keys: Iterable[str]) -> None:
+        for key in list(keys):
+            self._object("s3:DeleteObject", bucket, key)
+            self.objects.pop((bucket, key), None)
+
+
+def services_for(st: Stack, logical: str, store: RecordingStore, work_dir: Path) -> Services:
+    settings = Settings.from_env({**st.function_environment(logical), "WORK_DIR": str(work_dir)})
+    return Services(settings, store, catalog=None, events=None)  # type: ignore[arg-type]
+
+
+def upload(services: Services, path: str, data: bytes) -> SourceRef:
+    key = f"courses/c1/{path}"
+    services.store.put_bytes(services.settings.ingest_bucket, key, data)
+    services.store.requests.clear()  # type: ignore[attr-defined]  # the author's upload, not the function's
+    return SourceRef(services.settings.ingest_bucket, key, version_id="3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
+
+
+def plan(services: Services, source: SourceRef) -> dict[str, Any]:
+    return video.plan_encode(source, HD.to_dict(), services)
+
+
+@pytest.fixture
+def fake_media(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ffmpeg's part replaced by files of the names it writes: these tests are about where they go."""
+
+    def encode_chunk(source: Path, out: Path, job: Any, chunk: Any) -> ChunkManifest:
+        rungs = {}
+        for rung in job.rungs:
+            name = job.segment_name(chunk.index)
+            (out / rung.name).mkdir(parents=True, exist_ok=True)
+            (out / rung.name / name).write_bytes(b"ts")
+            rungs[rung.name] = {"codecs": "avc1.64001f", "segments": [SegmentInfo(name, 180, 2, 0)]}
+        return ChunkManifest(chunk=chunk.index, first_segment=chunk.index, rungs=rungs)
+
+    def encode_audio(source: Path, out: Path, job: Any) -> AudioManifest:
+        (out / "audio").mkdir(parents=True, exist_ok=True)
+        (out / "audio" / "audio-00000.ts").write_bytes(b"aac")
+        return AudioManifest("mp4a.40.2", 2, [("audio-00000.ts", 6.0, 3)])
+
+    def make_poster(source: Path, out: Path, info: Any, *, widths: Any) -> list[Path]:
+        names = [Path(f"poster-{w}.{ext}") for w in widths for ext in ("jpg", "webp")]
+        for name in names:
+            (out / name).write_bytes(b"img")
+        return names
+
+    def make_sprites(source: Path, out: Path, info: Any, *, interval_s: float) -> SpriteResult:
+        (out / "sprite-0.jpg").write_bytes(b"jpg")
+        (out / "sprite.vtt").write_text("WEBVTT\n")
+        sheets = [Path("sprite-0.jpg")]
+        return SpriteResult([*sheets, Path("sprite.vtt")], Path("sprite.vtt"), sheets, 160, 90, interval_s, 2)
+
+    monkeypatch.setattr(video, "encode_chunk", encode_chunk)
+    monkeypatch.setattr(video, "encode_audio", encode_audio)
+    monkeypatch.setattr(video, "make_poster", make_poster)
+    monkeypatch.setattr(video, "make_sprites", make_sprites)
+
+
+def run_media_task(logical: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RecordingStore:
+    st = stack()
+    store = RecordingStore()
+    services = services_for(st, logical, store, tmp_path)
+    if logical == "ImageVariantsFunction":
+        png = io.BytesIO()
+        Image.new("RGB", (1400, 700), (40, 90, 160)).save(png, "PNG")
+        source = upload(services, "images/diagram.png", png.getvalue())
+        # What an earlier version published (the prune removes it) and a neighbour's image (it must stay).
+        asset = image_usecase.parse_key(source.key)
+        old = asset.publish_prefix + layout.image_dir(asset.asset_id) + "/2560.webp"
+        store.objects[(services.settings.publish_bucket, old)] = b"old"
+        store.objects[(services.settings.publish_bucket, "courses/c1/images/other-1a2b3c4d/640.webp")] = b"x"
+        image_usecase.make_image_variants(source, services)
+        assert (services.settings.publish_bucket, old) not in store.objects
+        return store
+    source = upload(services, "videos/intro.mp4", b"\x00\x00\x00\x18ftypmp42")
+    planned = plan(services, source)
+    if logical == "EncodeChunkFunction":
+        video.encode_video_chunk(source, planned["job"], planned["chunks"][0], services)
+    elif logical == "EncodeAudioFunction":
+        video.encode_audio_track(source, planned["job"], services)
+    else:
+        video.make_thumbnails(source, HD.to_dict(), planned["job"], services)
+    return store
+
+
+# ---------------------------------------------------------------- the media parsers
+@pytest.mark.parametrize("logical", MEDIA_PARSERS)
+def test_media_parsers_have_exact_grants_only(logical: str) -> None:
+    for stmt in statements(stack(), logical):
+        for action in _listed(stmt["Action"]):
+            assert action.startswith("s3:") and "*" not in action, (logical, action)
+        for resource in _listed(stmt["Resource"]):
+            assert resource != "*" and not resource.endswith(":::*"), (logical, resource)
+
+
+@pytest.mark.parametrize("logical", MEDIA_PARSERS)
+def test_every_request_of_a_media_parser_is_granted(
+    logical: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_media: None
+) -> None:
+    store = run_media_task(logical, tmp_path, monkeypatch)
+    stmts = statements(stack(), logical)
+    assert any(r.action == "s3:GetObjectVersion" for r in store.requests), "the source version was not read"
+    assert any(r.action == "s3:PutObject" for r in store.requests), "nothing was written"
+    for request in store.requests:
+        assert allowed(stmts, request), f"{logical} needs {request} but its policy does not grant it"
+
+
+@pytest.mark.parametrize("logical", ["EncodeChunkFunction", "EncodeAudioFunction", "MakeThumbnailsFunction"])
+def test_encoders_write_only_staged_files_under_work(logical: str) -> None:
+    st = stack()
+    stmts = statements(st, logical)
+    publish = f"arn:aws:s3:::{st.physical_name('PublishBucket')}"
+    ingest = f"arn:aws:s3:::{st.physical_name('IngestBucket')}"
+    for key in (
+        "courses/c1/media/intro-1a2b3c4d/hls/master.m3u8",
+        "courses/c1/media/intro-1a2b3c4d/hls/720p/seg-g-00000.ts",
+        "courses/c1/index.html",
+        "courses/c1/assets/player.js",
+    ):
+        for action in ("s3:PutObject", "s3:DeleteObject", "s3:GetObject", "s3:PutObjectAcl"):
+            assert not allowed(stmts, Request(action, f"{publish}/{key}")), (logical, action, key)
+    for action in ("s3:DeleteObject", "s3:GetObject", "s3:PutObjectAcl"):
+        assert not allowed(stmts, Request(action, f"{publish}/work/c1/intro-1a2b3c4d/g/hls/720p/x.ts"))
+    for action in ("s3:PutLifecycleConfiguration", "s3:PutBucketPolicy", "s3:DeleteBucket"):
+        assert not allowed(stmts, Request(action, publish)), (logical, action)
+    assert not allowed(stmts, Request("s3:ListBucket", publish, "work/"))
+    assert not allowed(stmts, Request("s3:PutObject", f"{ingest}/courses/c1/videos/intro.mp4"))
+    assert not allowed(stmts, Request("s3:DeleteObjectVersion", f"{ingest}/courses/c1/videos/intro.mp4"))
+
+
+def test_image_variants_touch_only_the_images_tree() -> None:
+    st = stack()
+    stmts = statements(st, "ImageVariantsFunction")
+    publish = f"arn:aws:s3:::{st.physical_name('PublishBucket')}"
+    for key in (
+        "courses/c1/index.html",
+        "courses/c1/lessons/intro-1a2b3c4d.html",
+        "courses/c1/media/intro-1a2b3c4d/hls/master.m3u8",
+        "courses/c1/assets/player.js",
+        "work/c1/intro-1a2b3c4d/g/hls/720p/x.ts",
+    ):
+        for action in ("s3:PutObject", "s3:DeleteObject"):
+            assert not allowed(stmts, Request(action, f"{publish}/{key}")), (action, key)
+    for prefix in ("", "courses/", "courses/c1/", "work/"):
+        assert not allowed(stmts, Request("s3:ListBucket", publish, prefix)), prefix
+    assert allowed(stmts, Request("s3:ListBucket", publish, "courses/c1/images/diagram-1a2b3c4d/"))
+
+
+@pytest.mark.parametrize("logical", MEDIA_PARSERS)
+def test_media_parsers_read_sources_and_nothing_else_of_the_ingest_bucket(logical: str) -> None:
+    st = stack()
+    stmts = statements(st, logical)
+    ingest = f"arn:aws:s3:::{st.physical_name('IngestBucket')}"
+    assert allowed(stmts, Request("s3:GetObjectVersion", f"{ingest}/courses/c1/videos/intro.mp4"))
+    assert not allowed(stmts, Request("s3:ListBucket", ingest, "courses/"))
+    assert not allowed(stmts, Request("s3:GetObject", f"{ingest}/elsewhere/x"))
+    for action in ("s3:PutObject", "s3:DeleteObject", "s3:GetObjectAcl", "s3:PutObjectTagging"):
+        assert not allowed(stmts, Request(action, f"{ingest}/courses/c1/videos/intro.mp4")), action
+
+
+# ---------------------------------------------------------------- the state machine
+def state_machine_policies() -> list[Any]:
+    policies: list[Any] = stack().props("ProcessAssetStateMachine")["Policies"]
+    return policies
+
+
+def test_the_state_machine_uses_no_managed_or_template_policies() -> None:
+    for policy in state_machine_policies():
+        assert isinstance(policy, dict) and set(policy) == {"Statement"}, policy
+
+
+def test_the_state_machine_invokes_exactly_its_functions() -> None:
+    st = stack()
+    substitutions = st.props("ProcessAssetStateMachine")["DefinitionSubstitutions"]
+    functions = {v["Fn::GetAtt"][0] for v in substitutions.values() if "Fn::GetAtt" in v}
+    (invoke,) = [
+        s
+        for p in state_machine_policies()
+        for s in p["Statement"]
+        if "lambda:InvokeFunction" in _listed(s["Action"])
+    ]
+    assert _listed(invoke["Action"]) == ["lambda:InvokeFunction"]
+    assert sorted(_listed(invoke["Resource"]), key=str) == sorted(
+        ({"Fn::GetAtt": [f, "Arn"]} for f in functions), key=str
+    )
+
+
+def test_the_state_machine_may_only_deliver_its_logs() -> None:
+    logs = [
+        s
+        for p in state_machine_policies()
+        for s in p["Statement"]
+        if any(str(a).startswith("logs:") for a in _listed(s["Action"]))
+    ]
+    assert len(logs) == 1
+    assert set(_listed(logs[0]["Action"])) == LOG_DELIVERY_ACTIONS
+    # The log-delivery API has no resource-level permissions.
+    assert logs[0]["Resource"] == "*"
+    every_action = {a for p in state_machine_policies() for s in p["Statement"] for a in _listed(s["Action"])}
+    assert every_action == LOG_DELIVERY_ACTIONS | {"lambda:InvokeFunction"}
+
+
+# ---------------------------------------------------------------- KMS: granted only with a key
+def test_kms_use_is_granted_only_when_a_key_is_given() -> None:
+    template = stack().template
+    policy = template["Resources"]["KmsKeyUsePolicy"]
+    assert policy["Condition"] == "UseKms"
+    assert "KmsKeyUsePolicy" not in stack().resources
+    assert "KmsKeyUsePolicy" in stack(KmsKeyArn=KMS_KEY).resources
+    (stmt,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert sorted(stmt["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert stmt["Resource"] == {"Ref": "KmsKeyArn"}
+    services = {str(s["Fn::Sub"]).split(".")[0] for s in stmt["Condition"]["StringEquals"]["kms:ViaService"]}
+    assert services == {"s3", "dynamodb", "secretsmanager"}
+    # No other statement anywhere names a KMS action.
+    text = str({k: v for k, v in template["Resources"].items() if k != "KmsKeyUsePolicy"})
+    assert "kms:" not in text
+
+
+def test_every_function_that_holds_data_under_the_key_gets_the_kms_policy() -> None:
+    st = stack()
+    roles = {r["Ref"] for r in st.template["Resources"]["KmsKeyUsePolicy"]["Properties"]["Roles"]}
+    for logical in st.of_type("AWS::Serverless::Function"):
+        policies = str(st.props(logical).get("Policies", []))
+        touches = any(name in policies for name in ("Bucket", "Table", "SigningKeySecret"))
+        assert (f"{logical}Role" in roles) == touches, logical
