@@ -9,14 +9,12 @@ group exactly as it does behind API Gateway. Learner routes carry no authorizer 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from pipeline.catalog.reader import OPERATOR_PREFIX
-from pipeline.local.identity import JwtAuthorizer, TokenError
+from pipeline.local.identity import JwtAuthorizer, authorize_event
 from pipeline.local.lambdas import Handler, load_handler
-from pipeline.local.signin import _api_gateway_claims
 
 
 def is_operator_path(path: str) -> bool:
@@ -37,16 +35,9 @@ def operator_handler(authorizer: JwtAuthorizer, handler: str) -> Handler:
         request_context = event.setdefault("requestContext", {})
         request_context.pop("authorizer", None)  # only an authorizer puts claims here
         if is_operator_path(str(event.get("rawPath") or "")):
-            headers = event.get("headers") or {}
-            try:
-                claims = authorizer.claims(headers.get("authorization"))
-            except TokenError as exc:
-                return {
-                    "statusCode": 401,
-                    "headers": {"Content-Type": "application/json", "www-authenticate": "Bearer"},
-                    "body": json.dumps({"message": "Unauthorized", "detail": str(exc)}),
-                }
-            request_context["authorizer"] = {"jwt": {"claims": _api_gateway_claims(claims), "scopes": None}}
+            refused = authorize_event(authorizer, event)
+            if refused is not None:
+                return refused
         return loaded[0](event, context)
 
     return invoke

@@ -16,17 +16,10 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from pipeline.local.front import Reply, Request, Route, lambda_route
-from pipeline.local.identity import JwtAuthorizer, LocalIdentity, TokenError
+from pipeline.local.identity import JwtAuthorizer, LocalIdentity, authorize_event
 
 SESSION_HANDLER = "pipeline.handlers.session.handler"
 VIEWER_HOST_HEADER = "x-viewer-host"
-
-
-def _api_gateway_claims(claims: dict[str, Any]) -> dict[str, str]:
-    """HTTP API hands claims to Lambda as strings; arrays become ``[a b]``."""
-    return {
-        k: ("[" + " ".join(map(str, v)) + "]" if isinstance(v, list) else str(v)) for k, v in claims.items()
-    }
 
 
 def session_route(authorizer: JwtAuthorizer, function_name: str, **lambda_options: Any) -> Route:
@@ -42,17 +35,9 @@ def session_route(authorizer: JwtAuthorizer, function_name: str, **lambda_option
         # What ViewerHostFunction does on CloudFront: the viewer's Host, whatever the client sent.
         headers[VIEWER_HOST_HEADER] = headers.get("host", "")
         if event["requestContext"]["http"]["method"] != "DELETE":
-            try:
-                claims = authorizer.claims(headers.get("authorization"))
-            except TokenError as exc:
-                return {
-                    "statusCode": 401,
-                    "headers": {"Content-Type": "application/json", "www-authenticate": "Bearer"},
-                    "body": json.dumps({"message": "Unauthorized", "detail": str(exc)}),
-                }
-            event["requestContext"]["authorizer"] = {
-                "jwt": {"claims": _api_gateway_claims(claims), "scopes": None}
-            }
+            refused = authorize_event(authorizer, event)
+            if refused is not None:
+                return refused
         return session_handler[0](event, context)
 
     return lambda_route(handler, function_name, **lambda_options)
