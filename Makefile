@@ -20,7 +20,7 @@ HLS_JS_DIR := $(ROOT)/web/node_modules/hls.js
 FUNCTIONS := IngestFunction ClassifyFunction ProbeMediaFunction PlanEncodeFunction EncodeChunkFunction \
 	EncodeAudioFunction PackageHlsFunction MakeThumbnailsFunction ImageVariantsFunction \
 	RenderLessonFunction BuildCourseFunction RecordAssetFunction RecordFailureFunction \
-	UnpublishAssetFunction CatalogApiFunction SessionFunction
+	UnpublishAssetFunction CatalogApiFunction SessionFunction PreTokenFunction
 
 EXCLUDES := --exclude=__pycache__ --exclude='*.pyc' --exclude='*.pem' --exclude='*.key' \
 	--exclude=pipeline/local --exclude=pipeline/sample --exclude='pipeline/cli*.py' \

@@ -176,6 +176,7 @@ def _up(args: argparse.Namespace) -> int:
             ("sign in", "signIn"),
             ("dev user", "devUser"),
             ("dev password", "devPassword"),
+            ("dev TOTP secret", "devTotpSecret"),
             ("signing key", "keyId"),
             ("region", "region"),
             ("ingest bucket", "ingestBucket"),

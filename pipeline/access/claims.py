@@ -16,6 +16,9 @@ from pipeline.errors import PipelineError
 GROUPS_CLAIM = "cognito:groups"
 ADMINS_GROUP = "admins"
 """Operators: they see every course's content and the catalog's operator views (errors, executions)."""
+WITHHELD_CLAIM = "withheld_groups"
+"""Space-separated groups the account is in but this token does not carry: their rights need MFA on the
+account (the user pool's pre token generation trigger, ``pipeline.access.mfa``)."""
 
 
 class NotSignedInError(PipelineError):
@@ -43,5 +46,11 @@ def require_group(claims: Mapping[str, Any] | None, group: str) -> str:
     if not user:
         raise NotSignedInError("sign in first: send Authorization: Bearer <Cognito token>")
     if group not in groups_of(claims or {}):
+        if group in str((claims or {}).get(WITHHELD_CLAIM) or "").split():
+            raise NotInGroupError(
+                f"your account is in the {group!r} group, but that group's rights need MFA: set up an "
+                "authenticator app on your account (Cognito AssociateSoftwareToken, VerifySoftwareToken, "
+                "SetUserMFAPreference), then sign in again with its code"
+            )
         raise NotInGroupError(f"only members of the {group!r} group may use this route")
     return user

@@ -184,6 +184,9 @@ class LocalStack:
             "signIn": f"{self.front.url}{DEV_SIGN_IN}",
             "devUser": self.dev_user[0],
             "devPassword": self.dev_user[1],
+            # The dev user is an admin, and admin rights need MFA: its authenticator's secret, for clients
+            # that sign in themselves (answer SOFTWARE_TOKEN_MFA with a TOTP code of it).
+            "devTotpSecret": self.identity.totp_secrets.get(self.dev_user[0]) if self.identity else None,
             "keyId": self.key_id,
             "keysDir": str(self.keys_dir),
             "userPoolId": self.identity.pool_id if self.identity else None,

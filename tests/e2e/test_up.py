@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.local.identity import totp_code
 from pipeline.local.samples import SAMPLE_COURSE_ID, materialize_sample_course
 from tests.stack_process import free_port, start_up
 
@@ -212,10 +213,21 @@ def test_upload_then_aws_cli_then_delete_then_ctrl_c(stack: dict[str, Any], tmp_
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
-    signed_in = cognito.initiate_auth(
+    challenge = cognito.initiate_auth(
         ClientId=stack["userPoolClientId"],
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": stack["devUser"], "PASSWORD": stack["devPassword"]},
+    )
+    # Admin rights need MFA: the dev admin has an authenticator, whose secret the stack prints.
+    assert challenge["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    signed_in = cognito.respond_to_auth_challenge(
+        ClientId=stack["userPoolClientId"],
+        ChallengeName="SOFTWARE_TOKEN_MFA",
+        Session=challenge["Session"],
+        ChallengeResponses={
+            "USERNAME": stack["devUser"],
+            "SOFTWARE_TOKEN_MFA_CODE": totp_code(stack["devTotpSecret"]),
+        },
     )
     cognito.close()  # no idle keep-alive connection left to the stack it stops below
     operator = urllib.request.Request(

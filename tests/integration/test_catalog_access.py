@@ -197,10 +197,17 @@ def front(api: Api) -> Iterator[dict[str, Any]]:
     wires them, with an admin and a learner in the template's user pool (moto Cognito)."""
     cognito = boto3.client("cognito-idp", region_name=STACK.region)
     identity = LocalIdentity.create(STACK, cognito)
-    tokens = {}
+    tokens, passwords = {}, {}
     for email, groups in (("op@example.com", ("admins",)), ("lea@example.com", ("authors",))):
         password = identity.add_user(cognito, email, groups=groups)
         tokens[email] = identity.sign_in(cognito, email, password)
+    # An operator who has not set up MFA yet (add_user enrols admins by default).
+    passwords["new-op@example.com"] = identity.add_user(
+        cognito, "new-op@example.com", groups=("admins",), mfa=False
+    )
+    tokens["new-op@example.com"] = identity.sign_in(
+        cognito, "new-op@example.com", passwords["new-op@example.com"]
+    )
 
     def no_bucket(request: Request) -> Reply:
         return Reply(404)
@@ -213,7 +220,18 @@ def front(api: Api) -> Iterator[dict[str, Any]]:
         catalog=catalog,
     )
     with HttpFront("127.0.0.1", 0, routes=edge.routes()) as served:
-        yield {"front": served, "admin": tokens["op@example.com"], "learner": tokens["lea@example.com"]}
+        yield {
+            "front": served,
+            "admin": tokens["op@example.com"],
+            "learner": tokens["lea@example.com"],
+            "admin_without_mfa": tokens["new-op@example.com"],
+            "enrol": lambda: identity.enrol_totp(
+                cognito, "new-op@example.com", passwords["new-op@example.com"]
+            ),
+            "sign_in": lambda: identity.sign_in(
+                cognito, "new-op@example.com", passwords["new-op@example.com"]
+            ),
+        }
 
 
 def fetch(front: HttpFront, path: str, token: str | None = None) -> tuple[int, dict[str, str], str]:
@@ -279,3 +297,19 @@ def test_claims_in_the_incoming_event_are_dropped(front: dict[str, Any], api: Ap
     assert refused["statusCode"] == 401 and refused["headers"]["www-authenticate"] == "Bearer"
     passed = invoke(event("/catalog/courses/intro"), None)
     assert passed["statusCode"] == 200 and json.loads(passed["body"]) == {"claims": None}
+
+
+def test_admin_rights_need_mfa_on_the_account(api: Api, front: dict[str, Any]) -> None:
+    """The template's pre token generation trigger runs on the local pool's tokens: an admin who has not
+    set up MFA is refused with what to do, and gets in once MFA is on (signing in now asks for the code)."""
+    seed_intro(api)
+    served = front["front"]
+    status, _, body = fetch(served, "/catalog/admin/assets?status=FAILED", front["admin_without_mfa"])
+    assert status == 403 and FAILED_MESSAGE not in body
+    assert "need MFA: set up an authenticator app" in json.loads(body)["error"]["message"]
+    # A token claiming the group back is a forgery, whatever it says.
+    promoted = forge(front["admin_without_mfa"], **{"cognito:groups": ["admins"], "withheld_groups": ""})
+    assert fetch(served, "/catalog/admin/assets?status=FAILED", promoted)[0] == 401
+    front["enrol"]()
+    status, _, body = fetch(served, "/catalog/admin/assets?status=FAILED", front["sign_in"]())
+    assert status == 200 and json.loads(body)["assets"][0]["error"]["message"] == FAILED_MESSAGE

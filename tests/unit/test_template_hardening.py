@@ -107,6 +107,31 @@ def test_user_pool_has_optional_totp_mfa_and_verified_email_changes() -> None:
     assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
 
 
+def test_admin_rights_need_mfa_through_the_pre_token_generation_trigger() -> None:
+    """Cognito's MFA is per pool: the pool's V2_0 trigger (which reaches the access token too) is what keeps
+    the admins group out of tokens of accounts without MFA; it may read users, nothing else."""
+    st = stack()
+    config = resolved(st, "UserPool")["LambdaConfig"]["PreTokenGenerationConfig"]
+    assert config["LambdaVersion"] == "V2_0"
+    assert config["LambdaArn"] == st.arn("PreTokenFunction")
+    function = resolved(st, "PreTokenFunction")
+    assert function["Handler"] == "pipeline.handlers.pre_token.handler"
+    assert float(function["Timeout"]) <= 5  # Cognito's limit for a trigger
+    (policy,) = function["Policies"]
+    (statement,) = policy["Statement"]
+    assert statement["Action"] == "cognito-idp:AdminGetUser" and statement["Effect"] == "Allow"
+    assert statement["Resource"].startswith("arn:aws:cognito-idp:") and "*" not in statement["Action"]
+    # Only this pool may invoke it (the pool's ARN is known to CloudFormation, not to the local reader).
+    (permission,) = [
+        r["Properties"]
+        for r in st.of_type("AWS::Lambda::Permission").values()
+        if r["Properties"]["Principal"] == "cognito-idp.amazonaws.com"
+    ]
+    assert permission["FunctionName"] == {"Fn::GetAtt": ["PreTokenFunction", "Arn"]}
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    assert permission["Action"] == "lambda:InvokeFunction"
+
+
 def test_threat_protection_is_enforced_by_default_and_can_be_turned_off() -> None:
     pool = resolved(stack(), "UserPool")
     assert pool["UserPoolTier"] == "PLUS"  # threat protection needs the Plus feature plan
