@@ -9,9 +9,6 @@ IMAGE_WIDTHS = (320, 640, 1280)
 # The width a page's <img src> names (its srcset lists all of IMAGE_WIDTHS).
 IMAGE_DEFAULT_WIDTH = 640
 POSTER_WIDTHS = (320, 640, 1280)
-VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi"})
-AUDIO_EXTENSIONS = frozenset({".mp3", ".m4a", ".wav", ".aac"})
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif"})
 
 
 def media_dir(asset_id: str) -> str:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from pipeline.catalog.dynamo import DynamoCatalog
 from pipeline.executions import current_state
 from pipeline.keys import execution_name
+from pipeline.kinds import kind_by_name
 from pipeline.local.export import export_run
 from pipeline.local.runtime import LocalRuntime
 
@@ -49,10 +50,7 @@ class Upload:
 def upload_wave(key: str) -> int:
     """Course manifest and images first, so lessons rendered next can link to them (they read the
     catalog for published paths); everything else after."""
-    name = PurePosixPath(key).name.lower()
-    if name in ("course.yaml", "course.yml") or name.endswith((".png", ".jpg", ".jpeg", ".webp", ".gif")):
-        return 0
-    return 1
+    return 0 if kind_by_name(key) in ("manifest", "image") else 1
 
 
 def run_uploads(

@@ -10,25 +10,21 @@ from __future__ import annotations
 import codecs
 import re
 from pathlib import Path, PurePosixPath
-from typing import Literal
 
 from pipeline.errors import InvalidMediaError, LessonError, ManifestError, UnsupportedMediaError
+from pipeline.kinds import (
+    MANIFEST_NAMES,
+    MEDIA_KINDS,
+    PLAYLIST_EXTENSIONS,
+    SUPPORTED,
+    Kind,
+    spec_for_extension,
+)
+from pipeline.kinds import extension as _extension
 
-Kind = Literal["video", "audio", "image", "lesson", "manifest"]
+__all__ = ["HEAD_BYTES", "Kind", "sniff_kind"]
 
 HEAD_BYTES = 4096
-
-VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "mkv", "webm", "m4v", "avi", "ts"})
-AUDIO_EXTENSIONS = frozenset({"mp3", "m4a", "wav", "aac"})
-IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "gif"})
-LESSON_EXTENSIONS = frozenset({"md", "markdown"})
-MANIFEST_NAMES = frozenset({"course.yaml", "course.yml"})
-PLAYLIST_EXTENSIONS = frozenset({"m3u8", "m3u", "mpd"})
-
-SUPPORTED = (
-    "video (mp4, mov, mkv, webm, m4v, avi), audio (mp3, m4a, wav, aac), images (jpg, png, webp, gif), "
-    "Markdown lessons (.md) and course.yaml"
-)
 
 # ISO-BMFF brands of audio-only files; everything else in an ftyp box is routed as video and the probe
 # finds out whether it really has a picture.
@@ -41,7 +37,8 @@ _MPD = re.compile(r"<(?:\w+:)?MPD[\s>]")
 def sniff_kind(path: Path, name: str) -> Kind:
     """Classify ``path`` (the downloaded upload) whose source key or file name is ``name``."""
     basename = PurePosixPath(name).name
-    ext = basename.rsplit(".", 1)[-1].lower() if "." in basename else ""
+    ext = _extension(basename)
+    named = spec_for_extension(ext)
     with path.open("rb") as fh:
         head = fh.read(HEAD_BYTES)
     if not head:
@@ -61,10 +58,10 @@ def sniff_kind(path: Path, name: str) -> Kind:
             )
         if basename.lower() in MANIFEST_NAMES:
             return "manifest"
-        if ext in LESSON_EXTENSIONS:
+        if named is not None and named.kind == "lesson":
             return "lesson"
 
-    if ext in LESSON_EXTENSIONS:
+    if named is not None and named.kind == "lesson":
         raise LessonError(
             f"{basename} is not valid UTF-8 text. Save the lesson as UTF-8 (most editors offer "
             "'Save with encoding') and upload it again."
@@ -73,16 +70,11 @@ def sniff_kind(path: Path, name: str) -> Kind:
         raise ManifestError(
             f"{basename} is not a UTF-8 text file. Save it as UTF-8 YAML and upload it again."
         )
-    for extensions, what in (
-        (VIDEO_EXTENSIONS, "a playable video"),
-        (AUDIO_EXTENSIONS, "a playable audio file"),
-        (IMAGE_EXTENSIONS, "a readable image"),
-    ):
-        if ext in extensions:
-            raise InvalidMediaError(
-                f"{basename} is not {what}: its content is not in any format we recognise, so it is "
-                "probably corrupt or only partly uploaded. Re-export it and upload it again."
-            )
+    if named is not None and named.kind in MEDIA_KINDS:
+        raise InvalidMediaError(
+            f"{basename} is not {named.what}: its content is not in any format we recognise, so it is "
+            "probably corrupt or only partly uploaded. Re-export it and upload it again."
+        )
     raise UnsupportedMediaError(f"{basename} is not a supported file type. Supported: {SUPPORTED}.")
 
 

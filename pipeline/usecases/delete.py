@@ -12,7 +12,6 @@ the removal. (Not a timestamp filter: S3's ``LastModified`` has one-second resol
 
 from __future__ import annotations
 
-import posixpath
 from typing import Any
 
 from pipeline import layout
@@ -20,29 +19,14 @@ from pipeline.catalog.events import asset_event
 from pipeline.catalog.model import AssetStatus, SourceRef, normalize_sequencer
 from pipeline.errors import UnsafeKeyError
 from pipeline.keys import AssetKey, parse_key
+from pipeline.kinds import kind_by_name
 from pipeline.services import Services
 from pipeline.usecases.text import refresh_after_removal
 
-MANIFEST_NAMES = ("course.yaml", "course.yml")
-
 
 def kind_of(path: str, recorded: str | None) -> str:
-    """The kind the catalog recorded; for a file deleted before Classify ran, its extension decides."""
-    if recorded:
-        return recorded
-    name = posixpath.basename(path).lower()
-    ext = posixpath.splitext(name)[1]
-    if name in MANIFEST_NAMES:
-        return "manifest"
-    if ext in (".md", ".markdown"):
-        return "lesson"
-    if ext in layout.IMAGE_EXTENSIONS:
-        return "image"
-    if ext in layout.AUDIO_EXTENSIONS:
-        return "audio"
-    if ext in layout.VIDEO_EXTENSIONS:
-        return "video"
-    return "unknown"
+    """The kind the catalog recorded; for a file deleted before Classify ran, its name decides."""
+    return recorded or kind_by_name(path) or "unknown"
 
 
 def published_keys(services: Services, asset: AssetKey, kind: str) -> list[str]:

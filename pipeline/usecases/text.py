@@ -21,6 +21,7 @@ from pipeline import layout
 from pipeline.catalog.model import SourceRef
 from pipeline.errors import LessonError, ManifestError, PipelineError
 from pipeline.keys import AssetKey, asset_id_for, parse_key
+from pipeline.kinds import kind_by_name
 from pipeline.publish import IMMUTABLE, SHORT
 from pipeline.services import Services
 from pipeline.text.lesson import RenderedLesson, render_lesson
@@ -109,14 +110,14 @@ def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DI
         path = unicodedata.normalize("NFC", path)
         if path == ".." or path.startswith("../"):
             return None
-        ext = posixpath.splitext(path)[1].lower()
+        named = kind_by_name(path)
         aid = asset_id_for(path)
         missing = path not in course.files
         details = (course.assets.get(path) or {}).get("details") or {}
         anchor = sep + fragment if sep else ""
-        if ext in (".md", ".markdown"):
+        if named == "lesson":
             return Target("page", path, rel(layout.lesson_page(aid)) + anchor, missing=missing)
-        if ext in layout.VIDEO_EXTENSIONS or ext in layout.AUDIO_EXTENSIONS:
+        if named in ("video", "audio"):
             posters = [str(p) for p in details.get("posters") or [] if str(p).endswith(".jpg")]
             sprites = details.get("sprites") or {}
             # Before the video is processed, the poster it will have: every configured width is written.
@@ -125,13 +126,13 @@ def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DI
             vtt = None
             if isinstance(sprites, dict) and sprites.get("vtt"):
                 vtt = rel(course.course_relative(str(sprites["vtt"])))
-            elif ext in layout.VIDEO_EXTENSIONS:
+            elif named == "video":
                 vtt = rel(f"{layout.media_dir(aid)}/thumbs/sprite.vtt")
-            kind: TargetKind = "video" if ext in layout.VIDEO_EXTENSIONS else "audio"
+            kind: TargetKind = "video" if named == "video" else "audio"
             return Target(
                 kind, path, rel(layout.hls_master(aid)), poster=poster, thumbnails=vtt, missing=missing
             )
-        if ext in layout.IMAGE_EXTENSIONS:
+        if named == "image":
             return Target(
                 "image", path, rel(layout.image_variant(aid, layout.IMAGE_DEFAULT_WIDTH)),
                 srcset=image_srcset(aid, details, rel), missing=missing,

@@ -7,7 +7,9 @@ without ``pipeline.local.serial`` so the fix is known to be what makes the diffe
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -61,10 +63,16 @@ def test_moto_s3_alone_races_on_one_key(aws: None) -> None:
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="race-bucket")
     errors: list[str] = []
-    for _attempt in range(5):  # the race is near-certain in one round; a few rounds make it certain
-        errors = _hammer(_overwrite_one_key(s3, 60))
-        if errors:
-            break
+    # Thread switches as often as the interpreter allows, and rounds until it shows (bounded): on a busy
+    # machine the default 5 ms switch interval let five rounds pass without one interleaving.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        deadline = time.monotonic() + 60
+        while not errors and time.monotonic() < deadline:
+            errors = _hammer(_overwrite_one_key(s3, 60))
+    finally:
+        sys.setswitchinterval(interval)
     assert any("closed file" in e for e in errors)
 
 

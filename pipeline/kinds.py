@@ -1,0 +1,91 @@
+"""What each kind of upload is called, by name: the one table of extensions and manifest names.
+
+The content decides what an upload *is* (``pipeline.media.sniff`` reads its first bytes); the name is
+what everything that never sees the bytes goes by: a lesson's link to ``lecture.ts`` (a player, not a
+file link), a file deleted before Classify ran (which prefixes to clean), the order the local runner
+uploads in, the error that lists what is supported. Each of those read its own copy of these lists, and
+the copies drifted (``.ts`` was video to the sniffer and a plain file to the lesson's links). Adding a
+kind, or an extension, is one row here.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["video", "audio", "image", "lesson", "manifest"]
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: Kind
+    extensions: frozenset[str]
+    """Lower-case, without the dot."""
+    shown: str
+    """How the "supported types" message lists the kind."""
+    what: str
+    """What a file of the kind should be, for the "not ..." message of a file whose content is not."""
+
+
+KINDS: tuple[KindSpec, ...] = (
+    KindSpec(
+        "video",
+        frozenset({"mp4", "mov", "mkv", "webm", "m4v", "avi", "ts"}),
+        "video (mp4, mov, mkv, webm, m4v, avi, ts)",
+        "a playable video",
+    ),
+    KindSpec(
+        "audio",
+        frozenset({"mp3", "m4a", "wav", "aac"}),
+        "audio (mp3, m4a, wav, aac)",
+        "a playable audio file",
+    ),
+    KindSpec(
+        "image",
+        frozenset({"jpg", "jpeg", "png", "webp", "gif"}),
+        "images (jpg, png, webp, gif)",
+        "a readable image",
+    ),
+    KindSpec(
+        "lesson",
+        frozenset({"md", "markdown"}),
+        "Markdown lessons (.md, .markdown)",
+        "a UTF-8 Markdown lesson",
+    ),
+)
+
+MANIFEST_NAMES = frozenset({"course.yaml", "course.yml"})
+"""The course manifest is known by its whole name, not an extension."""
+
+PLAYLIST_EXTENSIONS = frozenset({"m3u8", "m3u", "mpd"})
+"""Streaming playlists: refused (they reference media elsewhere, and nothing is ever fetched)."""
+
+MEDIA_KINDS: frozenset[Kind] = frozenset({"video", "audio", "image"})
+"""Kinds whose content is checked by its bytes; a file of one of them whose bytes match none is corrupt."""
+
+SUPPORTED = ", ".join(spec.shown for spec in KINDS) + " and course.yaml"
+
+_BY_EXTENSION: dict[str, KindSpec] = {ext: spec for spec in KINDS for ext in spec.extensions}
+
+
+def extension(path: str) -> str:
+    """Lower-case extension without the dot ('' for none)."""
+    base = posixpath.basename(path)
+    return base.rsplit(".", 1)[-1].lower() if "." in base else ""
+
+
+def spec_for_extension(ext: str) -> KindSpec | None:
+    return _BY_EXTENSION.get(ext.lower().lstrip("."))
+
+
+def kind_by_name(path: str) -> Kind | None:
+    """The kind a key or file name says it is (None when it says nothing we process)."""
+    if posixpath.basename(path).lower() in MANIFEST_NAMES:
+        return "manifest"
+    spec = spec_for_extension(extension(path))
+    return spec.kind if spec else None
+
+
+def is_kind(path: str, *kinds: Kind) -> bool:
+    return kind_by_name(path) in kinds
