@@ -1,6 +1,8 @@
-"""Where each kind of asset is published, relative to ``courses/{courseId}/`` in the publish bucket.
+"""Where each kind of asset is published, relative to ``courses/{courseId}/`` in the publish bucket, and
+where the encoders stage their work (``work/``, at the bucket's root).
 
-One module so that the lesson renderer's link rewriting, the publishers and the docs agree.
+One module so that the lesson renderer's link rewriting (which names files before they exist), the
+publishers, the cleanup after a failure or a delete, and the docs agree.
 """
 
 from __future__ import annotations
@@ -11,12 +13,65 @@ IMAGE_DEFAULT_WIDTH = 640
 POSTER_WIDTHS = (320, 640, 1280)
 
 
+WORK_PREFIX = "work/"
+"""Encoders' staging area in the publish bucket (chunk results, segments before they are published);
+outside every ``courses/`` prefix, so nothing there is ever served, and the media parsers' IAM write grant."""
+THUMBS_DIR = "thumbs"
+SPRITE_VTT = "sprite.vtt"
+
+
 def media_dir(asset_id: str) -> str:
     return f"media/{asset_id}"
 
 
+def hls_dir(asset_id: str) -> str:
+    return f"{media_dir(asset_id)}/hls"
+
+
 def hls_master(asset_id: str) -> str:
-    return f"{media_dir(asset_id)}/hls/master.m3u8"
+    return f"{hls_dir(asset_id)}/master.m3u8"
+
+
+def thumbs_dir(asset_id: str) -> str:
+    """Posters, sprite sheets and their WebVTT track: republished under the same names."""
+    return f"{media_dir(asset_id)}/{THUMBS_DIR}"
+
+
+def poster_name(width: int, ext: str = "jpg") -> str:
+    return f"poster-{width}.{ext}"
+
+
+def poster(asset_id: str, width: int, ext: str = "jpg") -> str:
+    return f"{thumbs_dir(asset_id)}/{poster_name(width, ext)}"
+
+
+def sprite_vtt(asset_id: str) -> str:
+    return f"{thumbs_dir(asset_id)}/{SPRITE_VTT}"
+
+
+def is_thumbnail(key: str) -> bool:
+    return f"/{THUMBS_DIR}/" in key
+
+
+def work_dir(course_id: str, asset_id: str, generation: str) -> str:
+    """One encode's staging prefix (per source version, so a newer upload never mixes with it)."""
+    return f"{WORK_PREFIX}{course_id}/{asset_id}/{generation}/"
+
+
+def work_chunk(work_prefix: str, index: int) -> str:
+    return f"{work_prefix}chunk-{index:05d}.json"
+
+
+def work_audio(work_prefix: str) -> str:
+    return f"{work_prefix}audio.json"
+
+
+def work_hls(work_prefix: str) -> str:
+    return f"{work_prefix}hls/"
+
+
+def work_thumbs(work_prefix: str) -> str:
+    return f"{work_prefix}{THUMBS_DIR}/"
 
 
 def image_dir(asset_id: str) -> str:

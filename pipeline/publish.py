@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeline import layout
 from pipeline.storage import ObjectStore
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -20,7 +21,7 @@ def cache_control_for(key: str) -> str:
     """Playlists, pages and thumbnails keep their names across republishes, so they may only be cached
     briefly; segments carry their source version in the name and images are per asset, so they are
     immutable."""
-    if key.endswith((".m3u8", ".html", ".vtt")) or "/thumbs/" in key:
+    if key.endswith((".m3u8", ".html", ".vtt")) or layout.is_thumbnail(key):
         return SHORT
     return IMMUTABLE
 

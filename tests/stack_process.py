@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def start_up(keys: Path, timeout_s: float = 60) -> tuple[subprocess.Popen[str], dict[str, Any]]:
@@ -28,6 +33,9 @@ def start_up(keys: Path, timeout_s: float = 60) -> tuple[subprocess.Popen[str], 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: a test run started in the background (CI agents, `cmd &`) ignores SIGINT,
+        # children inherit that, and Python then installs no KeyboardInterrupt handler: Ctrl-C would be lost.
+        preexec_fn=_default_sigint,
     )  # fmt: skip
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline() if proc.stdout else ""))
@@ -36,4 +44,17 @@ def start_up(keys: Path, timeout_s: float = 60) -> tuple[subprocess.Popen[str], 
     if not lines or not lines[0].strip():
         proc.kill()
         raise AssertionError(f"coursepipe up did not start: {proc.stderr.read() if proc.stderr else ''}")
-    return proc, json.loads(lines[0])
+    info: dict[str, Any] = json.loads(lines[0])
+    # Both pipes drained for as long as the process lives: a child whose stderr pipe fills (64 KiB of logs
+    # nobody reads) blocks in write() while holding the logging lock, and then cannot even shut down.
+    info["stderr"] = drain(proc.stderr)
+    drain(proc.stdout)
+    return proc, info
+
+
+def drain(stream: IO[str] | None) -> list[str]:
+    """Read ``stream`` to its end in a daemon thread; return the list its lines are appended to."""
+    lines: list[str] = []
+    if stream is not None:
+        threading.Thread(target=lambda: lines.extend(iter(stream.readline, "")), daemon=True).start()
+    return lines

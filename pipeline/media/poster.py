@@ -197,7 +197,7 @@ def _save_widths(frame: Image.Image, out_dir: Path, widths: Sequence[int]) -> li
         width = min(requested, frame.width)
         height = max(1, round(frame.height * width / frame.width))
         image = frame if width == frame.width else frame.resize((width, height), Image.Resampling.LANCZOS)
-        jpeg, webp = Path(f"poster-{requested}.jpg"), Path(f"poster-{requested}.webp")
+        jpeg, webp = Path(layout.poster_name(requested)), Path(layout.poster_name(requested, "webp"))
         image.save(out_dir / jpeg, "JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True)
         image.save(out_dir / webp, "WEBP", quality=WEBP_QUALITY, method=4)
         written += [jpeg, webp]

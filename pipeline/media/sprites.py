@@ -24,11 +24,12 @@ from pathlib import Path
 import ffmpeg
 from PIL import Image
 
+from pipeline import layout
 from pipeline.errors import InvalidMediaError
 from pipeline.media.ffmpeg_tools import input_url, run
 from pipeline.media.probe import ProbeResult
 
-VTT_NAME = "sprite.vtt"
+VTT_NAME = layout.SPRITE_VTT
 SHEET_QUALITY = 70
 # A keyframe-only pass may leave a few tiles without a keyframe of their own (a GOP slightly longer than
 # the interval, e.g. x264's 250 frames at 24 fps against 10 s tiles): those repeat their neighbour. More

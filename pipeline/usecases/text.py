@@ -121,13 +121,13 @@ def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DI
             posters = [str(p) for p in details.get("posters") or [] if str(p).endswith(".jpg")]
             sprites = details.get("sprites") or {}
             # Before the video is processed, the poster it will have: every configured width is written.
-            predicted = f"{layout.media_dir(aid)}/thumbs/poster-{max(layout.POSTER_WIDTHS)}.jpg"
+            predicted = layout.poster(aid, max(layout.POSTER_WIDTHS))
             poster = rel(course.course_relative(posters[-1]) if posters else predicted)
             vtt = None
             if isinstance(sprites, dict) and sprites.get("vtt"):
                 vtt = rel(course.course_relative(str(sprites["vtt"])))
             elif named == "video":
-                vtt = rel(f"{layout.media_dir(aid)}/thumbs/sprite.vtt")
+                vtt = rel(layout.sprite_vtt(aid))
             kind: TargetKind = "video" if named == "video" else "audio"
             return Target(
                 kind, path, rel(layout.hls_master(aid)), poster=poster, thumbnails=vtt, missing=missing

@@ -28,7 +28,6 @@ from pipeline.publish import IMMUTABLE, SHORT, publish_tree
 from pipeline.services import Services
 from pipeline.usecases.workspace import workspace
 
-WORK_PREFIX = "work/"
 _UPLOAD_THREADS = 8
 _COPY_THREADS = 16
 
@@ -38,7 +37,7 @@ def _asset(source: SourceRef) -> AssetKey:
 
 
 def hls_prefix(asset: AssetKey) -> str:
-    return asset.publish_prefix + layout.media_dir(asset.asset_id) + "/hls/"
+    return asset.publish_prefix + layout.hls_dir(asset.asset_id) + "/"
 
 
 def probe_media(source: SourceRef, services: Services) -> dict[str, Any]:
@@ -58,7 +57,7 @@ def plan_encode(source: SourceRef, probed: dict[str, Any], services: Services) -
     """Ladder and chunks, from the probe alone (no download): cheap, and the Map state fans out on it."""
     asset = _asset(source)
     generation = generation_for(source.key, source.version_id or source.etag)
-    work_prefix = f"{WORK_PREFIX}{asset.course_id}/{asset.asset_id}/{generation}/"
+    work_prefix = layout.work_dir(asset.course_id, asset.asset_id, generation)
     plan = make_plan(
         ProbeResult.from_dict(probed),
         services.settings.encode,
@@ -227,11 +226,11 @@ def make_thumbnails(
 
 
 def thumbs_prefix(asset: AssetKey) -> str:
-    return asset.publish_prefix + layout.media_dir(asset.asset_id) + "/thumbs/"
+    return asset.publish_prefix + layout.thumbs_dir(asset.asset_id) + "/"
 
 
 def _staged_thumbs(job: EncodeJob) -> str:
-    return f"{job.work_prefix}thumbs/"
+    return layout.work_thumbs(job.work_prefix)
 
 
 def _publish_thumbnails(services: Services, bucket: str, job: EncodeJob, final: str) -> set[str]:
@@ -267,15 +266,15 @@ def _discard_generation(services: Services, asset: AssetKey, job: EncodeJob) -> 
 
 
 def _chunk_key(job: EncodeJob, index: int) -> str:
-    return f"{job.work_prefix}chunk-{index:05d}.json"
+    return layout.work_chunk(job.work_prefix, index)
 
 
 def _audio_key(job: EncodeJob) -> str:
-    return f"{job.work_prefix}audio.json"
+    return layout.work_audio(job.work_prefix)
 
 
 def _staged_hls(job: EncodeJob) -> str:
-    return f"{job.work_prefix}hls/"
+    return layout.work_hls(job.work_prefix)
 
 
 def _publish_segments(services: Services, bucket: str, job: EncodeJob, prefix: str, files: list[str]) -> None:

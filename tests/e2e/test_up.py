@@ -259,7 +259,12 @@ def test_upload_then_aws_cli_then_delete_then_ctrl_c(stack: dict[str, Any], tmp_
     # ---- Ctrl-C ends it cleanly
     proc: subprocess.Popen[str] = stack["process"]
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == 0
+    try:
+        code = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        tail = "".join(stack["stderr"][-40:])
+        raise AssertionError(f"no exit 60 s after Ctrl-C; its log ends:\n{tail}") from None
+    assert code == 0, "".join(stack["stderr"][-40:])
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", int(endpoint.rsplit(":", 1)[1])), timeout=2)
 
