@@ -40,13 +40,18 @@ def groups_of(claims: Mapping[str, Any]) -> set[str]:
     return {g for g in re.split(r"[\s,\[\]\"]+", str(raw)) if g}
 
 
+def withheld_of(claims: Mapping[str, Any] | None) -> set[str]:
+    """The groups the account is in but this token leaves out (``WITHHELD_CLAIM``)."""
+    return set(str((claims or {}).get(WITHHELD_CLAIM) or "").split())
+
+
 def require_group(claims: Mapping[str, Any] | None, group: str) -> str:
     """The caller's ``sub`` when the verified claims name a member of ``group``; refuse otherwise."""
     user = str((claims or {}).get("sub") or "")
     if not user:
         raise NotSignedInError("sign in first: send Authorization: Bearer <Cognito token>")
     if group not in groups_of(claims or {}):
-        if group in str((claims or {}).get(WITHHELD_CLAIM) or "").split():
+        if group in withheld_of(claims):
             raise NotInGroupError(
                 f"your account is in the {group!r} group, but that group's rights need MFA: set up an "
                 "authenticator app on your account (Cognito AssociateSoftwareToken, VerifySoftwareToken, "

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicNumbers
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
 from pipeline.access.claims import GROUPS_CLAIM, groups_of
-from pipeline.access.mfa import apply_v2_response
+from pipeline.access.mfa import MFA_REQUIRED_GROUPS, apply_v2_response
 from pipeline.local.lambdas import LocalContext, load_handler
 from pipeline.local.template import Stack
 
@@ -238,7 +238,7 @@ class LocalIdentity:
         )
         for group in groups:
             cognito.admin_add_user_to_group(UserPoolId=self.pool_id, Username=email, GroupName=group)
-        if mfa if mfa is not None else "admins" in groups:
+        if mfa if mfa is not None else bool(MFA_REQUIRED_GROUPS & set(groups)):
             self.enrol_totp(cognito, email, password)
         return password
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pipeline.access.claims import ADMINS_GROUP, GROUPS_CLAIM, WITHHELD_CLAIM, NotSignedInError, groups_of
+from pipeline.access.claims import ADMINS_GROUP, GROUPS_CLAIM, NotSignedInError, groups_of, withheld_of
 from pipeline.errors import PipelineError
 from pipeline.keys import COURSE_ID_RE
 
@@ -80,7 +80,7 @@ def open_session(
     if not user:
         raise NotSignedInError("sign in first: the request carries no verified identity")
     if not (groups_of(claims or {}) & PRIVILEGED_GROUPS) and not enrollments.is_enrolled(course_id, user):
-        if PRIVILEGED_GROUPS & set(str((claims or {}).get(WITHHELD_CLAIM) or "").split()):
+        if PRIVILEGED_GROUPS & withheld_of(claims):
             raise NotEnrolledError(
                 f"you are not enrolled in {course_id}, and your account's admin rights need MFA: set up "
                 "an authenticator app on your account, then sign in again with its code"
