@@ -47,3 +47,9 @@ class SourceNotFoundError(PipelineError):
 
 class MalformedEventError(PipelineError):
     """A queue message is not an S3 Object Created event (it goes to the DLQ for inspection)."""
+
+
+class StepContractError(Exception):
+    """A state received data that does not fit ``pipeline.steps`` (a definition and functions from two
+    different deploys, or a hand-started execution with a wrong input). A bug or an operator's mistake,
+    never the author's: hence not a ``PipelineError``."""

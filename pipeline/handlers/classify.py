@@ -6,12 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline.catalog.model import SourceRef
 from pipeline.handlers._wiring import logger, services, tracer
+from pipeline.steps import ClassifyInput, parse, reply
 from pipeline.usecases.classify import classify_asset
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return classify_asset(SourceRef.from_dict(event["source"]), event.get("executionArn"), services())
+def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    step = parse(ClassifyInput, event)
+    return reply(classify_asset(step.source, step.execution_arn, services()))

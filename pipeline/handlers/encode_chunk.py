@@ -6,12 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline.catalog.model import SourceRef
 from pipeline.handlers._wiring import logger, services, tracer
+from pipeline.steps import ChunkInput, parse, reply
 from pipeline.usecases.video import encode_video_chunk
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return encode_video_chunk(SourceRef.from_dict(event["source"]), event["job"], event["chunk"], services())
+def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    step = parse(ChunkInput, event)
+    return reply(encode_video_chunk(step.source, step.job, step.chunk, services()))

@@ -6,12 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline.catalog.model import SourceRef
 from pipeline.handlers._wiring import logger, services, tracer
+from pipeline.steps import ThumbnailsInput, parse, reply
 from pipeline.usecases.video import make_thumbnails
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return make_thumbnails(SourceRef.from_dict(event["source"]), event.get("probe"), event["job"], services())
+def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    step = parse(ThumbnailsInput, event)
+    return reply(make_thumbnails(step.source, step.probe, step.job, services()))

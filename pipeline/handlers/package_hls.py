@@ -6,14 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline.catalog.model import SourceRef
 from pipeline.handlers._wiring import logger, services, tracer
+from pipeline.steps import PackageInput, parse, reply
 from pipeline.usecases.video import package_hls
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return package_hls(
-        SourceRef.from_dict(event["source"]), event["asset"], event["plan"], event["probe"], services()
-    )
+def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    step = parse(PackageInput, event)
+    return reply(package_hls(step.source, step.asset, step.plan, step.probe, services()))

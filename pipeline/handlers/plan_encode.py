@@ -6,12 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline.catalog.model import SourceRef
 from pipeline.handlers._wiring import logger, services, tracer
+from pipeline.steps import PlanInput, parse, reply
 from pipeline.usecases.video import plan_encode
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return plan_encode(SourceRef.from_dict(event["source"]), event["probe"], services())
+def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    step = parse(PlanInput, event)
+    return reply(plan_encode(step.source, step.probe, services()))

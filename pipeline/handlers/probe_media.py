@@ -6,12 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline.catalog.model import SourceRef
 from pipeline.handlers._wiring import logger, services, tracer
+from pipeline.steps import AssetInput, parse, reply
 from pipeline.usecases.video import probe_media
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return probe_media(SourceRef.from_dict(event["source"]), services())
+def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    step = parse(AssetInput, event)
+    return reply(probe_media(step.source, services()))

@@ -7,11 +7,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.handlers._wiring import logger, services, tracer
+from pipeline.steps import RecordInput, parse, reply
 from pipeline.usecases.record import record_asset
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # The state machine passes {"state": <the execution state>, "executionArn": $$.Execution.Id}.
-    return record_asset(event.get("state", event), services(), event.get("executionArn"))
+def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    step = parse(RecordInput, event)
+    return reply(record_asset(step.state, services(), step.execution_arn))

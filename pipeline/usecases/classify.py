@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from pipeline.catalog.model import SourceRef
 from pipeline.errors import MediaTooLargeError, SourceNotFoundError
 from pipeline.keys import parse_key
 from pipeline.media.sniff import sniff_kind
 from pipeline.services import Services
+from pipeline.steps import AssetInfo
 
 SNIFF_BYTES = 64 * 1024
 
 
-def classify_asset(source: SourceRef, execution_arn: str | None, services: Services) -> dict[str, Any]:
+def classify_asset(source: SourceRef, execution_arn: str | None, services: Services) -> AssetInfo:
     asset = parse_key(source.key)
     info = services.store.head(source.bucket, source.key, source.version_id)
     if info is None:
@@ -34,11 +34,11 @@ def classify_asset(source: SourceRef, execution_arn: str | None, services: Servi
         sample.write_bytes(head)
         kind = sniff_kind(sample, asset.name)
     services.catalog.mark_processing(asset.course_id, asset.asset_id, source, kind, execution_arn)
-    return {
-        "courseId": asset.course_id,
-        "assetId": asset.asset_id,
-        "path": asset.path,
-        "name": asset.name,
-        "kind": kind,
-        "size": info.size,
-    }
+    return AssetInfo(
+        course_id=asset.course_id,
+        asset_id=asset.asset_id,
+        path=asset.path,
+        name=asset.name,
+        kind=kind,
+        size=info.size,
+    )

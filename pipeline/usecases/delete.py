@@ -12,16 +12,16 @@ the removal. (Not a timestamp filter: S3's ``LastModified`` has one-second resol
 
 from __future__ import annotations
 
-from typing import Any
-
 from pipeline import layout
 from pipeline.catalog.events import asset_event
-from pipeline.catalog.model import AssetStatus, SourceRef, normalize_sequencer
+from pipeline.catalog.model import AssetStatus, SourceRef
 from pipeline.errors import UnsafeKeyError
-from pipeline.keys import AssetKey, parse_key
+from pipeline.keys import parse_key
 from pipeline.kinds import kind_by_name
 from pipeline.services import Services
-from pipeline.usecases.text import refresh_after_removal
+from pipeline.steps import Deletion, Unpublished
+from pipeline.usecases.lifecycles import lifecycle_for
+from pipeline.usecases.removal import published_keys, still_deleted_by
 
 
 def kind_of(path: str, recorded: str | None) -> str:
@@ -29,46 +29,28 @@ def kind_of(path: str, recorded: str | None) -> str:
     return recorded or kind_by_name(path) or "unknown"
 
 
-def published_keys(services: Services, asset: AssetKey, kind: str) -> list[str]:
-    """Everything the asset published (by its own prefixes, not only the outputs list, which names entry
-    points but not every segment)."""
-    bucket = services.settings.publish_bucket
-    prefix = asset.publish_prefix
-    aid = asset.asset_id
-    keys: list[str] = []
-    for folder in (layout.media_dir(aid), layout.image_dir(aid)):
-        keys += services.store.list_keys(bucket, f"{prefix}{folder}/")
-    page = prefix + layout.lesson_page(aid)
-    keys += [k for k in services.store.list_keys(bucket, page) if k == page]
-    if kind == "manifest":
-        index = prefix + layout.course_index()
-        keys += [k for k in services.store.list_keys(bucket, index) if k == index]
-    return keys
-
-
 def unpublish_asset(
-    source: SourceRef, deletion: dict[str, Any], execution_arn: str | None, services: Services
-) -> dict[str, Any]:
+    source: SourceRef, deletion: Deletion, execution_arn: str | None, services: Services
+) -> Unpublished:
     try:
         asset = parse_key(source.key)
     except UnsafeKeyError as exc:
         # Such a key was refused on upload, so nothing of it was ever published.
-        return {"status": "IGNORED", "reason": str(exc)}
-    permanent = str(deletion.get("type", "")).lower().startswith("permanently")
+        return Unpublished(status="IGNORED", reason=str(exc))
     old = services.catalog.record_deleted(
-        asset.course_id, asset.asset_id, asset.path, source, permanent=permanent
+        asset.course_id, asset.asset_id, asset.path, source, permanent=deletion.permanent
     )
     if old is None:
-        return {"status": "SUPERSEDED", "assetId": asset.asset_id}
+        return Unpublished(status="SUPERSEDED", asset_id=asset.asset_id)
     kind = kind_of(asset.path, old.get("kind"))
     if kind == "manifest":
         services.catalog.mark_course_deleted(asset.course_id, source)
     removed = published_keys(services, asset, kind)
-    if _still_deleted_by(services, asset, source):
+    if still_deleted_by(services, asset, source):
         services.store.delete_keys(services.settings.publish_bucket, removed)
     else:
         removed = []  # a re-upload claimed the path while we listed: its files are not ours to remove
-    pages = refresh_after_removal(asset, kind, services)
+    pages = lifecycle_for(kind).refresh_dependents(asset, services)
     # A lesson lists the course index among its outputs; the index is re-rendered, not removed.
     index = asset.publish_prefix + layout.course_index()
     outputs = [
@@ -90,36 +72,6 @@ def unpublish_asset(
         ),
         resources=[execution_arn] if execution_arn else [],
     )
-    return {
-        "status": "DELETED",
-        "assetId": asset.asset_id,
-        "kind": kind,
-        "removed": len(removed),
-        "pagesRefreshed": len(pages),
-    }
-
-
-def _still_deleted_by(services: Services, asset: AssetKey, deletion: SourceRef) -> bool:
-    current = services.catalog.get_asset(asset.course_id, asset.asset_id) or {}
-    recorded = (current.get("deletion") or {}).get("sequencer")
-    return current.get("status") == AssetStatus.DELETED.value and recorded == normalize_sequencer(
-        deletion.sequencer
+    return Unpublished(
+        status="DELETED", asset_id=asset.asset_id, kind=kind, removed=len(removed), pages_refreshed=len(pages)
     )
-
-
-def remove_stale_outputs(asset: AssetKey, kind: str, services: Services) -> int:
-    """An execution that finished after its file was deleted published into a removed asset: take its
-    files down again and refresh the pages it touched (a late lesson run re-rendered its siblings with
-    itself in the navigation). Only while the catalog still says DELETED, read again right before the
-    removal: a newer upload would have changed it, and its files are live."""
-    current = services.catalog.get_asset(asset.course_id, asset.asset_id)
-    if not current or current.get("status") != AssetStatus.DELETED.value:
-        return 0
-    doomed = published_keys(services, asset, kind)
-    again = services.catalog.get_asset(asset.course_id, asset.asset_id) or {}
-    if again.get("status") != AssetStatus.DELETED.value or again.get("updatedAt") != current.get("updatedAt"):
-        return 0
-    services.store.delete_keys(services.settings.publish_bucket, doomed)
-    if kind in ("lesson", "manifest"):
-        refresh_after_removal(asset, kind, services)
-    return len(doomed)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pipeline import layout
+from pipeline.catalog.details import Details, ImageVariant
 from pipeline.catalog.model import SourceRef
 from pipeline.keys import parse_key
 from pipeline.media.images import make_variants
 from pipeline.publish import publish_tree
 from pipeline.services import Services
+from pipeline.steps import Outputs
 from pipeline.usecases.workspace import workspace
 
 
-def make_image_variants(source: SourceRef, services: Services) -> dict[str, Any]:
+def make_image_variants(source: SourceRef, services: Services) -> Outputs:
     asset = parse_key(source.key)
     with workspace(source, services) as ws:
         info, variants = make_variants(
@@ -23,19 +23,15 @@ def make_image_variants(source: SourceRef, services: Services) -> dict[str, Any]
         keys = publish_tree(
             services.store, services.settings.publish_bucket, prefix, ws.out, [v.path for v in variants]
         )
-    return {
-        "outputs": keys,
-        "details": {
-            "image": info,
-            "variants": [
-                {
-                    "key": key,
-                    "width": v.width,
-                    "height": v.height,
-                    "contentType": v.content_type,
-                    "bytes": v.bytes,
-                }
+    return Outputs(
+        keys,
+        Details(
+            image=dict(info),
+            variants=[
+                ImageVariant(
+                    key=key, width=v.width, height=v.height, contentType=v.content_type, bytes=v.bytes
+                )
                 for key, v in zip(keys, variants, strict=True)
             ],
-        },
-    }
+        ),
+    )

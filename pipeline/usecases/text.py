@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import unicodedata
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape
@@ -18,12 +19,14 @@ from typing import Any
 from urllib.parse import unquote
 
 from pipeline import layout
+from pipeline.catalog.details import CourseDetails, Details, LessonDetails
 from pipeline.catalog.model import SourceRef
 from pipeline.errors import LessonError, ManifestError, PipelineError
 from pipeline.keys import AssetKey, asset_id_for, parse_key
 from pipeline.kinds import kind_by_name
 from pipeline.publish import IMMUTABLE, SHORT
 from pipeline.services import Services
+from pipeline.steps import Outputs
 from pipeline.text.lesson import RenderedLesson, render_lesson
 from pipeline.text.links import Resolver, Target, TargetKind
 from pipeline.text.manifest import MAX_MANIFEST_BYTES, parse_manifest
@@ -248,7 +251,7 @@ def _publish_index(
     return key
 
 
-def render_lesson_page(source: SourceRef, services: Services) -> dict[str, Any]:
+def render_lesson_page(source: SourceRef, services: Services) -> Outputs:
     asset = parse_key(source.key)
     limit = services.settings.limits.max_lesson_bytes
     info = services.store.head(source.bucket, source.key, source.version_id)
@@ -290,13 +293,9 @@ def render_lesson_page(source: SourceRef, services: Services) -> dict[str, Any]:
     if ref:
         # This lesson's title or duration may have changed: the index lists them.
         outputs.append(_publish_index(services, asset, course, meta))
-    return {
-        "outputs": outputs,
-        "details": {
-            "lesson": _lesson_details(rendered, (ref or {}).get("id")),
-            "warnings": rendered.warnings,
-        },
-    }
+    return Outputs(
+        outputs, Details(lesson=_lesson_details(rendered, (ref or {}).get("id")), warnings=rendered.warnings)
+    )
 
 
 def _missing_meta(
@@ -330,20 +329,20 @@ def _meta(rendered: RenderedLesson) -> LessonMeta:
     return LessonMeta(rendered.title, rendered.duration_s, rendered.description)
 
 
-def _lesson_details(rendered: RenderedLesson, lesson_id: str | None) -> dict[str, Any]:
-    return {
-        "title": rendered.title,
-        "lessonId": lesson_id,
-        "description": rendered.description,
-        "durationS": rendered.duration_s,
-        "words": rendered.word_count,
-        "headings": len(rendered.headings),
-        "links": rendered.links[:50],
-        "references": rendered.references[:200],
-    }
+def _lesson_details(rendered: RenderedLesson, lesson_id: str | None) -> LessonDetails:
+    return LessonDetails(
+        title=rendered.title,
+        lessonId=lesson_id,
+        description=rendered.description,
+        durationS=rendered.duration_s,
+        words=rendered.word_count,
+        headings=len(rendered.headings),
+        links=rendered.links[:50],
+        references=rendered.references[:200],
+    )
 
 
-def build_course(source: SourceRef, services: Services) -> dict[str, Any]:
+def build_course(source: SourceRef, services: Services) -> Outputs:
     asset = parse_key(source.key)
     info = services.store.head(source.bucket, source.key, source.version_id)
     if info is not None and info.size > MAX_MANIFEST_BYTES:
@@ -383,7 +382,7 @@ def build_course(source: SourceRef, services: Services) -> dict[str, Any]:
     # the manifest execution's details keep this snapshot for the author.
     written = services.catalog.put_course(asset.course_id, record, source)
     if not written:
-        return {"outputs": [], "details": {"course": {"superseded": True}}}
+        return Outputs([], Details(course=CourseDetails(superseded=True)))
     course.record = {**record, "courseId": asset.course_id}
 
     # Every uploaded lesson's navigation changed: render them all again.
@@ -391,18 +390,10 @@ def build_course(source: SourceRef, services: Services) -> dict[str, Any]:
     meta, pages, failures = _rerender(services, course, refs, course.meta(), manifest.lang)
     warnings += failures
     index = _publish_index(services, asset, course, meta)
-    return {
-        "outputs": [index],
-        "details": {
-            "course": {
-                "title": manifest.title,
-                "lessons": len(manifest.lesson_ids()),
-                "pagesRendered": len(pages),
-                "pending": pending,
-            },
-            "warnings": warnings,
-        },
-    }
+    course_details = CourseDetails(
+        title=manifest.title, lessons=len(manifest.lesson_ids()), pagesRendered=len(pages), pending=pending
+    )
+    return Outputs([index], Details(course=course_details, warnings=warnings))
 
 
 def _rerender(
@@ -450,30 +441,24 @@ def _rerender(
     return meta, pages, failures
 
 
-def refresh_after_removal(asset: AssetKey, kind: str, services: Services) -> list[str]:
-    """Render again the pages that showed a deleted source; return the keys written.
+def refresh_siblings(asset: AssetKey, services: Services) -> list[str]:
+    """A deleted lesson leaves every listed sibling's sidebar and pager, and the index."""
+    return _refresh(asset, services, lambda course, listed, uploaded: list(listed))
 
-    A deleted lesson leaves every sibling's sidebar and pager and the index; a deleted manifest leaves
-    every lesson's navigation (they become standalone pages); a deleted image or video leaves the lessons
-    that embed it (their references, or the manifest's ``video:``), which now show it as missing.
-    """
-    course = load_course(asset, services)
-    course.files.discard(asset.path)
-    lang = str((course.record or {}).get("lang") or "en")
-    listed = {str(r["path"]): r for r in course.lesson_refs() if r.get("path") in course.files}
-    uploaded_lessons = {
-        path: item
-        for path, item in course.assets.items()
-        if item.get("kind") == "lesson" and item.get("status") == "PUBLISHED" and path in course.files
-    }
-    if kind == "lesson":
-        paths = list(listed)
-    elif kind == "manifest":
-        paths = list(uploaded_lessons)
-    else:
+
+def refresh_all_lessons(asset: AssetKey, services: Services) -> list[str]:
+    """A deleted manifest leaves every lesson's navigation: they become standalone pages."""
+    return _refresh(asset, services, lambda course, listed, uploaded: list(uploaded))
+
+
+def refresh_embedders(asset: AssetKey, services: Services) -> list[str]:
+    """A deleted image or video leaves the lessons that embed it (their references, or the manifest's
+    ``video:``), which now show it as missing."""
+
+    def embedders(course: CourseState, listed: dict[str, Any], uploaded: dict[str, Any]) -> list[str]:
         paths = [
             path
-            for path, item in uploaded_lessons.items()
+            for path, item in uploaded.items()
             if asset.path in (((item.get("details") or {}).get("lesson") or {}).get("references") or [])
         ]
         for path, ref in listed.items():
@@ -483,6 +468,27 @@ def refresh_after_removal(asset: AssetKey, kind: str, services: Services) -> lis
                 and posixpath.normpath(posixpath.join(posixpath.dirname(path), str(video))) == asset.path
             ):
                 paths.append(path)
+        return paths
+
+    return _refresh(asset, services, embedders)
+
+
+_Chooser = Callable[[CourseState, dict[str, Any], dict[str, Any]], list[str]]
+
+
+def _refresh(asset: AssetKey, services: Services, choose: _Chooser) -> list[str]:
+    """Render again the pages ``choose`` picks among the course's listed and uploaded lessons, then the
+    index; return the keys written."""
+    course = load_course(asset, services)
+    course.files.discard(asset.path)
+    lang = str((course.record or {}).get("lang") or "en")
+    listed = {str(r["path"]): r for r in course.lesson_refs() if r.get("path") in course.files}
+    uploaded_lessons = {
+        path: item
+        for path, item in course.assets.items()
+        if item.get("kind") == "lesson" and item.get("status") == "PUBLISHED" and path in course.files
+    }
+    paths = choose(course, listed, uploaded_lessons)
     refs = [listed.get(p) or {"path": p, "id": None} for p in dict.fromkeys(paths)]
     meta, pages, _ = (
         _rerender(services, course, refs, course.meta(), lang) if refs else (course.meta(), [], [])

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import layout
+from pipeline.catalog.details import Details, HlsDetails, SpriteDetails
 from pipeline.catalog.model import SourceRef
 from pipeline.keys import AssetKey, parse_key
 from pipeline.media.encode import AudioManifest, ChunkManifest, encode_audio, encode_chunk
@@ -26,6 +27,7 @@ from pipeline.media.probe import ProbeResult, probe
 from pipeline.media.sprites import make_sprites
 from pipeline.publish import IMMUTABLE, SHORT, publish_tree
 from pipeline.services import Services
+from pipeline.steps import AssetInfo, AudioDone, ChunkDone, ExecutionState, Outputs
 from pipeline.usecases.workspace import workspace
 
 _UPLOAD_THREADS = 8
@@ -40,43 +42,34 @@ def hls_prefix(asset: AssetKey) -> str:
     return asset.publish_prefix + layout.hls_dir(asset.asset_id) + "/"
 
 
-def probe_media(source: SourceRef, services: Services) -> dict[str, Any]:
+def probe_media(source: SourceRef, services: Services) -> ProbeResult:
     """The gate: a file ffprobe cannot read, or over the limits, fails here before any encode cost."""
     with workspace(source, services) as ws:
-        return probe(ws.source, limits=services.settings.limits).to_dict()
+        return probe(ws.source, limits=services.settings.limits)
 
 
-def _probe(ws_source: Path, probed: dict[str, Any] | None, services: Services) -> ProbeResult:
+def _probe(ws_source: Path, probed: ProbeResult | None, services: Services) -> ProbeResult:
     """The ProbeMedia result from the state when there is one; probing again only when called alone."""
-    if probed:
-        return ProbeResult.from_dict(probed)
+    if probed is not None:
+        return probed
     return probe(ws_source, limits=services.settings.limits)
 
 
-def plan_encode(source: SourceRef, probed: dict[str, Any], services: Services) -> dict[str, Any]:
+def plan_encode(source: SourceRef, probed: ProbeResult, services: Services) -> EncodePlan:
     """Ladder and chunks, from the probe alone (no download): cheap, and the Map state fans out on it."""
     asset = _asset(source)
     generation = generation_for(source.key, source.version_id or source.etag)
     work_prefix = layout.work_dir(asset.course_id, asset.asset_id, generation)
-    plan = make_plan(
-        ProbeResult.from_dict(probed),
-        services.settings.encode,
-        generation=generation,
-        work_prefix=work_prefix,
-    )
-    return plan.to_dict()
+    return make_plan(probed, services.settings.encode, generation=generation, work_prefix=work_prefix)
 
 
-def encode_video_chunk(
-    source: SourceRef, job_data: dict[str, Any], chunk_data: list[Any], services: Services
-) -> dict[str, Any]:
+def encode_video_chunk(source: SourceRef, job: EncodeJob, chunk: Chunk, services: Services) -> ChunkDone:
     """One chunk, every rung: segments and the chunk's manifest are staged under the work prefix.
 
     Staged, not published: when one chunk fails, Step Functions stops waiting but chunks already running
     finish and upload; staging keeps those stragglers out of the published tree (the work prefix
     expires), and PackageHls moves a complete set into place with server-side copies.
     """
-    job, chunk = EncodeJob.from_dict(job_data), Chunk.from_list(chunk_data)
     prefix = _staged_hls(job)
     bucket = services.settings.publish_bucket
     with workspace(source, services) as ws:
@@ -89,14 +82,13 @@ def encode_video_chunk(
         _upload_all(services, bucket, uploads)
     services.store.put_bytes(bucket, _chunk_key(job, chunk.index), json.dumps(manifest.to_dict()).encode())
     segments = len(next(iter(manifest.rungs.values()))["segments"])
-    return {"chunk": chunk.index, "firstSegment": manifest.first_segment, "segments": segments}
+    return ChunkDone(chunk=chunk.index, first_segment=manifest.first_segment, segments=segments)
 
 
-def encode_audio_track(source: SourceRef, job_data: dict[str, Any], services: Services) -> dict[str, Any]:
+def encode_audio_track(source: SourceRef, job: EncodeJob, services: Services) -> AudioDone:
     """The soundtrack, whole, as the audio rendition (or nothing for a silent video)."""
-    job = EncodeJob.from_dict(job_data)
     if not job.has_audio:
-        return {"audio": False}
+        return AudioDone(audio=False)
     prefix = _staged_hls(job)
     bucket = services.settings.publish_bucket
     with workspace(source, services) as ws:
@@ -107,16 +99,12 @@ def encode_audio_track(source: SourceRef, job_data: dict[str, Any], services: Se
             [(f"{prefix}audio/{uri}", ws.out / "audio" / uri) for uri, _, _ in manifest.segments],
         )
     services.store.put_bytes(bucket, _audio_key(job), json.dumps(manifest.to_dict()).encode())
-    return {"audio": True, "segments": len(manifest.segments)}
+    return AudioDone(audio=True, segments=len(manifest.segments))
 
 
 def package_hls(
-    source: SourceRef,
-    asset_data: dict[str, Any],
-    plan_data: dict[str, Any],
-    probed: dict[str, Any],
-    services: Services,
-) -> dict[str, Any]:
+    source: SourceRef, info: AssetInfo, plan: EncodePlan, probed: ProbeResult, services: Services
+) -> Outputs:
     """Publish the staged thumbnails and write the playlists (master last), then prune what an earlier
     version left and drop the work files.
 
@@ -126,22 +114,19 @@ def package_hls(
     claim, so a newer version's segments, already uploading, are never deleted by an older run.
     """
     asset = _asset(source)
-    plan = EncodePlan.from_dict(plan_data)
     job = plan.job
     bucket = services.settings.publish_bucket
     claimed_at = datetime.now(UTC)
-    current = services.catalog.mark_processing(
-        asset.course_id, asset.asset_id, source, str(asset_data.get("kind", "video")), None
-    )
+    current = services.catalog.mark_processing(asset.course_id, asset.asset_id, source, info.kind, None)
     if not current:
         discarded = _discard_generation(services, asset, job)
-        return {"outputs": [], "details": {"hls": {"superseded": True, "discarded": discarded}}}
+        return Outputs([], Details(hls=HlsDetails(superseded=True, discarded=discarded)))
     chunks = [
         ChunkManifest.from_dict(_read_json(services, bucket, _chunk_key(job, c.index))) for c in plan.chunks
     ]
     audio = AudioManifest.from_dict(_read_json(services, bucket, _audio_key(job))) if job.has_audio else None
     result = package(job, chunks, audio)
-    check_complete(Path(asset.path), ProbeResult.from_dict(probed), result.duration_s)
+    check_complete(Path(asset.path), probed, result.duration_s)
 
     prefix = hls_prefix(asset)
     _publish_segments(services, bucket, job, prefix, result.segment_files)
@@ -158,71 +143,63 @@ def package_hls(
     services.store.delete_keys(bucket, list(services.store.list_keys(bucket, job.work_prefix)))
 
     master = prefix + MASTER
-    return {
-        "outputs": [master],
-        "details": {
-            "hls": {
-                "master": master,
-                "targetDuration": result.target_duration,
-                "durationS": round(result.duration_s, 3),
-                "frameRate": round(float(job.fps), 3) if job.has_video else None,
-                "segments": sum(v.segments for v in result.variants),
-                "chunks": len(plan.chunks),
-                "audio": {"language": job.audio_language, "codecs": audio.codecs} if audio else None,
-                "renditions": [
-                    {
-                        "name": v.name,
-                        "width": v.width,
-                        "height": v.height,
-                        "bandwidth": v.bandwidth,
-                        "averageBandwidth": v.average_bandwidth,
-                        "codecs": v.codecs,
-                        "playlist": prefix + v.playlist,
-                        "iframePlaylist": prefix + v.iframe_playlist if v.iframe_playlist else None,
-                    }
-                    for v in result.variants
-                ],
+    hls = HlsDetails(
+        master=master,
+        targetDuration=result.target_duration,
+        durationS=round(result.duration_s, 3),
+        frameRate=round(float(job.fps), 3) if job.has_video else None,
+        segments=sum(v.segments for v in result.variants),
+        chunks=len(plan.chunks),
+        audio={"language": job.audio_language, "codecs": audio.codecs} if audio else None,
+        renditions=[
+            {
+                "name": v.name,
+                "width": v.width,
+                "height": v.height,
+                "bandwidth": v.bandwidth,
+                "averageBandwidth": v.average_bandwidth,
+                "codecs": v.codecs,
+                "playlist": prefix + v.playlist,
+                "iframePlaylist": prefix + v.iframe_playlist if v.iframe_playlist else None,
             }
-        },
-    }
+            for v in result.variants
+        ],
+    )
+    return Outputs([master], Details(hls=hls))
 
 
 def make_thumbnails(
-    source: SourceRef, probed: dict[str, Any] | None, job_data: dict[str, Any], services: Services
-) -> dict[str, Any]:
+    source: SourceRef, probed: ProbeResult | None, job: EncodeJob, services: Services
+) -> Outputs:
     """Posters (JPEG + WebP, several widths) and, for videos, the scrub-preview sprites + WebVTT track.
 
     They are staged under the work prefix and published by PackageHls together with the playlists: a
     version that fails later must not replace the posters of the version learners are watching.
     """
     asset = _asset(source)
-    job = EncodeJob.from_dict(job_data)
     final = thumbs_prefix(asset)
     with workspace(source, services) as ws:
         info = _probe(ws.source, probed, services)
         posters = [str(p) for p in make_poster(ws.source, ws.out, info, widths=layout.POSTER_WIDTHS)]
         files = list(posters)
-        sprites: dict[str, Any] | None = None
+        sprites: SpriteDetails | None = None
         if info.has_video:
             interval = services.settings.encode.sprite_interval_s
             result = make_sprites(ws.source, ws.out, info, interval_s=interval)
             # The WebVTT track references the sheets: it goes after them.
             files += [str(p) for p in result.sprites] + [str(result.vtt)]
-            sprites = {
-                "vtt": f"{final}{result.vtt}",
-                "sheets": [f"{final}{p}" for p in result.sprites],
-                "tileWidth": result.tile_width,
-                "tileHeight": result.tile_height,
-                "intervalS": result.interval_s,
-                "tiles": result.count,
-            }
+            sprites = SpriteDetails(
+                vtt=f"{final}{result.vtt}",
+                sheets=[f"{final}{p}" for p in result.sprites],
+                tileWidth=result.tile_width,
+                tileHeight=result.tile_height,
+                intervalS=result.interval_s,
+                tiles=result.count,
+            )
         publish_tree(
             services.store, services.settings.publish_bucket, _staged_thumbs(job), ws.out, files, prune=False
         )
-    return {
-        "outputs": [final + f for f in files],
-        "details": {"posters": [final + p for p in posters], "sprites": sprites},
-    }
+    return Outputs([final + f for f in files], Details(posters=[final + p for p in posters], sprites=sprites))
 
 
 def thumbs_prefix(asset: AssetKey) -> str:
@@ -242,18 +219,16 @@ def _publish_thumbnails(services: Services, bucket: str, job: EncodeJob, final: 
     return set(keys.values())
 
 
-def discard_partial_video(state: dict[str, Any], services: Services) -> int:
+def discard_partial_video(state: ExecutionState, services: Services) -> int:
     """After a failure: remove the segments this version already wrote and its work files, so the
     published tree keeps only what the previous good version's playlists reference.
 
     Once PackageHls has run, this version's segments are the published ones (and the previous version is
     pruned): a failure after that (recording in the catalog) must not take them down.
     """
-    plan = state.get("plan")
-    if not isinstance(plan, dict) or "job" not in plan or state.get("package"):
+    if state.plan is None or state.package is not None:
         return 0
-    job = EncodeJob.from_dict(plan["job"])
-    return _discard_generation(services, _asset(SourceRef.from_dict(state["source"])), job)
+    return _discard_generation(services, _asset(state.source), state.plan.job)
 
 
 def _discard_generation(services: Services, asset: AssetKey, job: EncodeJob) -> int:

@@ -132,7 +132,7 @@ def test_failed_video_leaves_no_segments_of_its_version(runtime: LocalRuntime, c
 
     state = {"source": source, "asset": asset, "probe": probe, "plan": plan,
              "error": {"Error": "States.Timeout", "Cause": ""}}  # fmt: skip
-    failure, failed = invoke(runtime, "RecordFailure", state)
+    failure, failed = invoke(runtime, "RecordFailure", {"state": state})
     assert not failed and failure["discarded"] == 3  # two segments + the chunk manifest
     assert s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix=prefix).get("KeyCount", 0) == 0
     assert s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix="work/").get("KeyCount", 0) == 0
@@ -186,7 +186,9 @@ def test_record_failure_keeps_the_author_message(runtime: LocalRuntime) -> None:
         {"errorType": "InvalidMediaError", "errorMessage": "broken.mp4 is corrupt", "stackTrace": []}
     )
     result, failed = invoke(
-        runtime, "RecordFailure", {"source": source, "error": {"Error": "InvalidMediaError", "Cause": cause}}
+        runtime,
+        "RecordFailure",
+        {"state": {"source": source, "error": {"Error": "InvalidMediaError", "Cause": cause}}},
     )
     assert not failed and result == {
         "error": "InvalidMediaError",
@@ -256,7 +258,7 @@ def test_a_failure_after_packaging_keeps_the_published_version(runtime: LocalRun
     package, failed = invoke(runtime, "PackageHls", state)
     assert not failed
     state |= {"package": package, "error": {"Error": "States.Timeout", "Cause": ""}}
-    failure, failed = invoke(runtime, "RecordFailure", state)
+    failure, failed = invoke(runtime, "RecordFailure", {"state": state})
     assert not failed and failure["discarded"] == 0
     s3 = runtime.client("s3")
     prefix = f"courses/{COURSE}/media/{state['asset']['assetId']}/hls/"

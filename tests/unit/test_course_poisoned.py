@@ -116,11 +116,11 @@ def test_fence_options_that_crashed_pygments_do_not_stop_the_course(services: Se
 
     built = build_course(manifest, services)
 
-    assert built["details"]["course"]["pagesRendered"] == 3
+    assert built.details["course"]["pagesRendered"] == 3
     for path in ("lessons/01-one.md", "lessons/02-two.md", "lessons/03-three.md"):
         assert page(services, path) is not None, path
     assert '<span class="n">x</span>' in (page(services, "lessons/02-two.md") or "")
-    assert built["outputs"] == [PREFIX + layout.course_index()]
+    assert built.outputs == [PREFIX + layout.course_index()]
 
 
 def test_an_unexpected_failure_fails_that_lesson_alone(
@@ -139,12 +139,12 @@ def test_an_unexpected_failure_fails_that_lesson_alone(
 
     built = build_course(manifest, services)
 
-    assert built["details"]["course"]["pagesRendered"] == 2
+    assert built.details["course"]["pagesRendered"] == 2
     one, three = page(services, "lessons/01-one.md"), page(services, "lessons/03-three.md")
     assert one is not None and three is not None and page(services, "lessons/02-two.md") is None
     index = services.store.get_bytes("publish", PREFIX + layout.course_index()).decode()
     assert "One" in index and "Three" in index
-    (failure,) = built["details"]["warnings"]
+    (failure,) = built.details["warnings"]
     assert failure.startswith("lesson two: 02-two.md: the lesson could not be rendered (TypeError,")
 
     # The lesson's own execution fails with the named error, which the catalog records for its author.

@@ -2,7 +2,20 @@ from __future__ import annotations
 
 import json
 
-from pipeline.usecases.record import _merge_results, explain_error
+from pipeline.catalog.details import merge
+from pipeline.steps import CaughtError, ExecutionState, parse
+from pipeline.usecases.record import explain_error
+
+SOURCE = {"bucket": "ingest", "key": "courses/c/media/a.mp4", "versionId": "v1"}
+
+
+def _merge_results(state: dict[str, object]) -> tuple[list[str], dict[str, object]]:
+    produced = parse(ExecutionState, {"source": SOURCE, **state}).produced()
+    return [o for p in produced for o in p.outputs], dict(merge([p.details for p in produced]))
+
+
+def _error(data: dict[str, str]) -> CaughtError:
+    return parse(CaughtError, data)
 
 
 def test_lambda_error_cause_becomes_the_author_message() -> None:
@@ -13,15 +26,18 @@ def test_lambda_error_cause_becomes_the_author_message() -> None:
             "stackTrace": ["  File x"],
         }
     )
-    assert explain_error({"Error": "InvalidMediaError", "Cause": cause}) == (
+    assert explain_error(_error({"Error": "InvalidMediaError", "Cause": cause})) == (
         "InvalidMediaError",
         "clip.mp4 is truncated",
     )
 
 
 def test_non_lambda_errors_keep_their_cause_text() -> None:
-    assert explain_error({"Error": "States.Runtime", "Cause": "bad path"}) == ("States.Runtime", "bad path")
-    name, message = explain_error({"Error": "States.Timeout", "Cause": ""})
+    assert explain_error(_error({"Error": "States.Runtime", "Cause": "bad path"})) == (
+        "States.Runtime",
+        "bad path",
+    )
+    name, message = explain_error(_error({"Error": "States.Timeout", "Cause": ""}))
     assert name == "States.Timeout" and "longer than allowed" in message
     assert explain_error(None)[0] == "States.Runtime"
 
@@ -31,7 +47,10 @@ def test_parallel_results_are_merged() -> None:
     outputs, details = _merge_results(
         {
             "transcode": [
-                [{"chunk": 0, "segments": 20}, {"chunk": 1, "segments": 3}],
+                [
+                    {"chunk": 0, "firstSegment": 0, "segments": 20},
+                    {"chunk": 1, "firstSegment": 20, "segments": 3},
+                ],
                 {"audio": True, "segments": 23},
                 {
                     "outputs": ["a/thumbs/poster-1280.jpg"],

@@ -25,6 +25,7 @@ from pipeline.catalog.model import SourceRef
 from pipeline.config import Settings
 from pipeline.local.template import Stack
 from pipeline.media.encode import AudioManifest, ChunkManifest, SegmentInfo
+from pipeline.media.plan import EncodePlan
 from pipeline.media.probe import ProbeResult
 from pipeline.media.sprites import SpriteResult
 from pipeline.services import Services
@@ -191,8 +192,8 @@ def upload(services: Services, path: str, data: bytes) -> SourceRef:
     return SourceRef(services.settings.ingest_bucket, key, version_id="3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
 
 
-def plan(services: Services, source: SourceRef) -> dict[str, Any]:
-    return video.plan_encode(source, HD.to_dict(), services)
+def plan(services: Services, source: SourceRef) -> EncodePlan:
+    return video.plan_encode(source, HD, services)
 
 
 @pytest.fixture
@@ -250,11 +251,11 @@ def run_media_task(logical: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     source = upload(services, "videos/intro.mp4", b"\x00\x00\x00\x18ftypmp42")
     planned = plan(services, source)
     if logical == "EncodeChunkFunction":
-        video.encode_video_chunk(source, planned["job"], planned["chunks"][0], services)
+        video.encode_video_chunk(source, planned.job, planned.chunks[0], services)
     elif logical == "EncodeAudioFunction":
-        video.encode_audio_track(source, planned["job"], services)
+        video.encode_audio_track(source, planned.job, services)
     else:
-        video.make_thumbnails(source, HD.to_dict(), planned["job"], services)
+        video.make_thumbnails(source, HD, planned.job, services)
     return store
 
 

@@ -1,0 +1,102 @@
+"""The shapes of a catalog item's ``details``, per kind (SCHEMA.md section 4, "details by kind").
+
+TypedDicts, not dataclasses: ``details`` is stored in DynamoDB and read by downstream apps as plain JSON,
+so what the producers build is what is stored, and mypy checks both the producers (the use cases) and the
+readers (the API's views) against these names. ``total=False`` where SCHEMA.md says a key is absent when
+its value is unknown.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class AudioRendition(TypedDict):
+    language: str
+    codecs: str
+
+
+class Rendition(TypedDict):
+    name: str
+    width: int | None
+    height: int | None
+    bandwidth: int
+    averageBandwidth: int
+    codecs: str
+    playlist: str
+    iframePlaylist: str | None
+
+
+class HlsDetails(TypedDict, total=False):
+    """PackageHls's result; ``{superseded, discarded}`` only when a newer version claimed the asset."""
+
+    master: str
+    targetDuration: int
+    durationS: float
+    frameRate: float | None
+    segments: int
+    chunks: int
+    audio: AudioRendition | None
+    renditions: list[Rendition]
+    superseded: bool
+    discarded: int
+
+
+class SpriteDetails(TypedDict):
+    vtt: str
+    sheets: list[str]
+    tileWidth: int
+    tileHeight: int
+    intervalS: float
+    tiles: int
+
+
+class ImageVariant(TypedDict):
+    key: str
+    width: int
+    height: int
+    contentType: str
+    bytes: int
+
+
+class LessonDetails(TypedDict):
+    title: str
+    lessonId: str | None
+    description: str | None
+    durationS: int | None
+    words: int
+    headings: int
+    links: list[str]
+    references: list[str]
+
+
+class CourseDetails(TypedDict, total=False):
+    """BuildCourse's result; only ``{superseded: true}`` when the record already held a newer manifest."""
+
+    title: str
+    lessons: int
+    pagesRendered: int
+    pending: list[str]
+    superseded: bool
+
+
+class Details(TypedDict, total=False):
+    """Everything a kind may record; each kind fills its own keys (SCHEMA.md)."""
+
+    hls: HlsDetails
+    posters: list[str]
+    sprites: SpriteDetails | None
+    probe: dict[str, Any]
+    image: dict[str, Any]
+    variants: list[ImageVariant]
+    lesson: LessonDetails
+    course: CourseDetails
+    warnings: list[str]
+
+
+def merge(parts: list[Details]) -> Details:
+    """One item's details from its producing tasks' (PackageHls + MakeThumbnails for a video)."""
+    merged = Details()
+    for part in parts:
+        merged.update(part)
+    return merged

@@ -1,0 +1,66 @@
+"""What recording, deleting and refreshing need of each kind, in one table.
+
+``record`` and ``delete`` dispatch through ``lifecycle_for(kind)`` instead of importing the kind use
+cases (video, image, text) themselves, and the kind modules import nothing of each other: this module is
+the one place that composes them. A new kind adds its row here (and its extensions in ``pipeline.kinds``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pipeline import layout
+from pipeline.keys import AssetKey
+from pipeline.services import Services
+from pipeline.steps import ExecutionState
+from pipeline.usecases import text, video
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """One kind's answers. Paths are relative to the course's publish prefix."""
+
+    folders: Callable[[str], tuple[str, ...]]
+    """The folders only this asset publishes into (asset id -> folders), removed whole on deletion."""
+    files: Callable[[str], tuple[str, ...]] = lambda _aid: ()
+    """Single published files (a lesson page, the course index)."""
+    discard_partial: Callable[[ExecutionState, Services], int] = lambda _state, _services: 0
+    """After a failure: remove what this version staged or wrote before it failed; returns the count."""
+    refresh_dependents: Callable[[AssetKey, Services], list[str]] = text.refresh_embedders
+    """After a removal: render again the pages that showed the asset; returns the keys written."""
+    renders_pages: bool = False
+    """A run of this kind re-renders other pages, so a run that lands after its deletion must refresh them."""
+
+
+def _none(_aid: str) -> tuple[str, ...]:
+    return ()
+
+
+_MEDIA = Lifecycle(folders=lambda aid: (layout.media_dir(aid),), discard_partial=video.discard_partial_video)
+
+LIFECYCLES: dict[str, Lifecycle] = {
+    "video": _MEDIA,
+    "audio": _MEDIA,
+    "image": Lifecycle(folders=lambda aid: (layout.image_dir(aid),)),
+    "lesson": Lifecycle(
+        folders=_none,
+        files=lambda aid: (layout.lesson_page(aid),),
+        refresh_dependents=text.refresh_siblings,
+        renders_pages=True,
+    ),
+    "manifest": Lifecycle(
+        folders=_none,
+        files=lambda _aid: (layout.course_index(),),
+        refresh_dependents=text.refresh_all_lessons,
+        renders_pages=True,
+    ),
+}
+
+# A file deleted or failed before Classify named its kind: whatever any kind could have left is looked
+# for, and the lessons that embed it are refreshed.
+UNKNOWN = Lifecycle(folders=_none)
+
+
+def lifecycle_for(kind: str | None) -> Lifecycle:
+    return LIFECYCLES.get(kind or "", UNKNOWN)
