@@ -23,7 +23,7 @@ FUNCTIONS := IngestFunction ClassifyFunction ProbeMediaFunction PlanEncodeFuncti
 	UnpublishAssetFunction CatalogApiFunction SessionFunction PreTokenFunction
 
 EXCLUDES := --exclude=__pycache__ --exclude='*.pyc' --exclude='*.pem' --exclude='*.key' \
-	--exclude=pipeline/local --exclude=pipeline/sample --exclude='pipeline/cli*.py' \
+	--exclude=pipeline/local --exclude=pipeline/sample --exclude=pipeline/cli \
 	--exclude=pipeline/__main__.py
 
 .PHONY: $(addprefix build-,$(FUNCTIONS))

@@ -26,7 +26,7 @@ from pipeline.access.cookies import cookie_header, cookie_values, set_cookie_hea
 from pipeline.access.keypair import generate_private_key, key_id_for, public_key_pem
 from pipeline.access.policy import course_policy
 from pipeline.access.signing import SignedPolicy, sign_policy
-from pipeline.cli import collect_uploads
+from pipeline.cli.uploads import collect_uploads
 from pipeline.local.edge import Edge, EdgeConfig, directory_origin
 from pipeline.local.front import HttpFront
 from pipeline.local.run import run_uploads

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import collect_uploads
+from pipeline.cli.uploads import collect_uploads
 from pipeline.local.run import Upload, run_uploads
 from pipeline.local.samples import SAMPLE_COURSE_ID, materialize_sample_course
 

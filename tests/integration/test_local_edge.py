@@ -479,10 +479,11 @@ def test_serve_command_serves_until_sigterm(site: Path, tmp_path: Path) -> None:
     keys = tmp_path / "keys"
     code = (
         "import argparse, sys\n"
-        "from pipeline import cli_edge\n"
-        "parser = argparse.ArgumentParser(); sub = parser.add_subparsers(dest='command')\n"
-        "cli_edge.add_parsers(sub)\n"
-        "sys.exit(cli_edge.run(parser.parse_args(sys.argv[1:])))\n"
+        "from pipeline.cli import edge\n"
+        "from pipeline.cli.registry import Registry\n"
+        "registry = Registry(); edge.register(registry)\n"
+        "parser = argparse.ArgumentParser(); registry.attach(parser)\n"
+        "sys.exit(registry.dispatch(parser.parse_args(sys.argv[1:])))\n"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "serve", str(site), "--port", "0", "--keys", str(keys), "--json"],

@@ -12,13 +12,18 @@ import pytest
 
 from pipeline.access.cookies import parse_cookie_header
 from pipeline.access.verify import DenyCode, verify_request
-from pipeline.cli_access import add_parsers, default_scheme, parse_ttl, run
+from pipeline.cli import access
+from pipeline.cli.access import default_scheme, parse_ttl
+from pipeline.cli.registry import Registry
 
 
-def coursepipe(*argv: str) -> int | None:
+def coursepipe(*argv: str) -> int:
+    """The access commands alone, dispatched as ``coursepipe`` does (usage errors become exit 2)."""
+    registry = Registry()
+    access.register(registry)
     parser = argparse.ArgumentParser(prog="coursepipe")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
-    return run(parser.parse_args(argv))
+    registry.attach(parser)
+    return registry.dispatch(parser.parse_args(argv))
 
 
 @pytest.mark.parametrize(
@@ -122,5 +127,7 @@ def test_usage_errors_exit_2(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -
     assert exit_info.value.code == 2
 
 
-def test_other_commands_are_not_ours() -> None:
-    assert run(argparse.Namespace(command="up")) is None
+def test_the_access_module_registers_keys_and_cookies_only() -> None:
+    registry = Registry()
+    access.register(registry)
+    assert registry.names() == ["keys", "cookies"]

@@ -114,6 +114,6 @@ def test_canned_policy_matches_cloudfronts_documented_statement() -> None:
 
 
 def test_access_code_does_not_import_boto3() -> None:
-    code = "import sys, pipeline.access, pipeline.cli_access; assert 'boto3' not in sys.modules, 'boto3'"
+    code = "import sys, pipeline.access, pipeline.cli.access; assert 'boto3' not in sys.modules, 'boto3'"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr

@@ -121,9 +121,9 @@ def expected_package_files(repo: Path) -> set[str]:
     wanted = set()
     for rel in files_under(repo / "pipeline"):
         parts = rel.split("/")
-        if parts[0] in ("local", "sample", "__pycache__") or "__pycache__" in parts:
+        if parts[0] in ("local", "sample", "cli", "__pycache__") or "__pycache__" in parts:
             continue
-        if parts == ["__main__.py"] or (len(parts) == 1 and parts[0].startswith("cli")):
+        if parts == ["__main__.py"]:
             continue
         if Path(rel).suffix in FORBIDDEN_SUFFIXES:
             continue

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import re
 import shlex
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-DEFAULT_KEY_DIR = "coursepipe-keys"
-DEFAULT_MEDIA_DOMAIN = "127.0.0.1:8080"
-"""The local stack's HTTP front (``coursepipe up --http-port``), where the local edge checks cookies."""
+from pipeline.cli.console import write_json
+from pipeline.cli.defaults import DEFAULT_KEY_DIR, DEFAULT_MEDIA_DOMAIN
+from pipeline.cli.registry import Command, Registry
+from pipeline.cli.status import ExitStatus
+
 PUBLIC_KEY_PARAMETER = "CloudFrontPublicKeyPem"
 """The template parameter that takes ``public_key.pem`` (``AWS::CloudFront::PublicKey`` EncodedKey)."""
 MAX_TTL_S = 366 * 86400
@@ -63,8 +63,33 @@ def default_scheme(media_domain: str) -> str:
         return "https"
 
 
-def add_parsers(sub: Any) -> None:
-    keys = sub.add_parser("keys", help="manage the key pair that signs CloudFront cookies")
+def register(registry: Registry) -> None:
+    # A bad TTL, CIDR or key file surfaces as ValueError, an unwritable key folder as OSError: both are
+    # the caller's to fix.
+    errors = (ValueError, OSError)
+    registry.add(
+        Command(
+            "keys",
+            "manage the key pair that signs CloudFront cookies",
+            _keys_options,
+            _keys,
+            usage_errors=errors,
+        )
+    )
+    registry.add(
+        Command(
+            "cookies",
+            "print CloudFront signed cookies for one course (for local testing and clients like ffmpeg)",
+            _cookies_options,
+            _cookies,
+            description="Sign a custom policy for {scheme}://{domain}/courses/COURSE_ID/* and print the "
+            "cookies as Set-Cookie lines, or as JSON with a Cookie header for ffmpeg -headers.",
+            usage_errors=errors,
+        )
+    )
+
+
+def _keys_options(keys: argparse.ArgumentParser) -> None:
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     gen = keys_sub.add_parser(
         "generate",
@@ -75,12 +100,8 @@ def add_parsers(sub: Any) -> None:
     gen.add_argument("--dir", default=DEFAULT_KEY_DIR, metavar="DIR", help=f"default ./{DEFAULT_KEY_DIR}")
     gen.add_argument("--force", action="store_true", help="replace an existing key pair")
 
-    cookies = sub.add_parser(
-        "cookies",
-        help="print CloudFront signed cookies for one course (for local testing and clients like ffmpeg)",
-        description="Sign a custom policy for {scheme}://{domain}/courses/COURSE_ID/* and print the cookies "
-        "as Set-Cookie lines, or as JSON with a Cookie header for ffmpeg -headers.",
-    )
+
+def _cookies_options(cookies: argparse.ArgumentParser) -> None:
     cookies.add_argument("course_id", metavar="COURSE_ID")
     cookies.add_argument("--ttl", type=_ttl_arg, default="2h", help="lifetime: 90s, 15m, 2h, 1d (default 2h)")
     cookies.add_argument(
@@ -118,19 +139,6 @@ def add_parsers(sub: Any) -> None:
     cookies.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
 
 
-def run(args: argparse.Namespace) -> int | None:
-    """Run an access command; None when ``args.command`` is not one of them."""
-    handlers = {"keys": _keys, "cookies": _cookies}
-    handler = handlers.get(args.command)
-    if handler is None:
-        return None
-    try:
-        return handler(args)
-    except (ValueError, OSError) as exc:
-        print(f"coursepipe: error: {exc}", file=sys.stderr)
-        return 2
-
-
 def _keys(args: argparse.Namespace) -> int:
     from pipeline.access.keypair import write_key_pair
 
@@ -153,7 +161,7 @@ def _keys(args: argparse.Namespace) -> int:
     )
     print("Sign cookies for local testing:")
     print(f"  coursepipe cookies COURSE_ID --key {shlex.quote(str(files.private_key))}")
-    return 0
+    return ExitStatus.OK
 
 
 def _cookies(args: argparse.Namespace) -> int:
@@ -202,8 +210,8 @@ def _cookies(args: argparse.Namespace) -> int:
             "setCookie": headers,
             "cookieHeader": cookie_header(signed),
         }
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-        return 0
+        write_json(doc, indent=2)
+        return ExitStatus.OK
     for header in headers:
         print(f"Set-Cookie: {header}")
     print(f"# {signed.resource} until {expires_at}, key {signed.key_pair_id}", file=sys.stderr)
@@ -211,4 +219,4 @@ def _cookies(args: argparse.Namespace) -> int:
         '# ffmpeg/ffprobe: -headers "Cookie: $(coursepipe cookies ... --json | jq -r .cookieHeader)"',
         file=sys.stderr,
     )
-    return 0
+    return ExitStatus.OK

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +30,74 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pipeline.cli.console import print_error, stderr_console, stdout_console, write_json
+from pipeline.cli.defaults import DEFAULT_HTTP_PORT, DEFAULT_KEY_DIR
+from pipeline.cli.registry import Command, Registry
+from pipeline.cli.status import ExitStatus
+from pipeline.cli.uploads import collect_uploads
 from pipeline.keys import COURSE_ID_RE
 from pipeline.local.target import DEFAULT_AWS_PORT, StackTarget, TargetError
 
 ENROLL_ROLES = ("learner", "author")
 
 
+def register(registry: Registry) -> None:
+    # Every client command resolves and probes its stack first: a stack that is not there is a usage error.
+    unreachable = (TargetError,)
+    for command in (
+        Command(
+            "up",
+            "run the local stack in the foreground (AWS endpoint + catalog API + site) until Ctrl-C",
+            _up_options,
+            _up,
+            description="Serve the local stack on 127.0.0.1: moto (S3, SQS, EventBridge, DynamoDB, Lambda, "
+            "Step Functions) on --aws-port for the aws CLI and SDKs, and the catalog API (/catalog/...) and "
+            "published site (/courses/...) on --http-port. Uploads by any client run the pipeline.",
+        ),
+        Command(
+            "upload", "upload files or folders to a running stack and follow them", _upload_options, _upload
+        ),
+        Command(
+            "executions",
+            "list ProcessAsset executions: status, duration, error",
+            _executions_options,
+            _executions,
+        ),
+        Command(
+            "catalog",
+            "print the catalog: all courses, or one course's lessons and assets",
+            _catalog_options,
+            _catalog,
+        ),
+        Command(
+            "enroll",
+            "let Cognito users get the signed cookies of one course (or revoke it with --remove)",
+            _enroll_options,
+            _enroll,
+            description="Write (or delete) enrolment items: PK=ENROLL#{courseId}, SK=USER#{sub}. SUB is "
+            "the user's Cognito sub (aws cognito-idp admin-get-user ...). Admins need none: they see every "
+            "course.",
+        ),
+        Command(
+            "migrate-enrollments",
+            "one-off: move schema 2 enrolments out of the course partitions (catalog schema 3)",
+            _migrate_options,
+            _migrate_enrollments,
+            description="Schema 2 stored enrolments as PK=COURSE#{courseId}, SK=ENROLL#{sub}; schema 3 reads "
+            "only PK=ENROLL#{courseId}, SK=USER#{sub}. Copies every old item (one Scan) and deletes it. Safe "
+            "to run again. With --keep-legacy the old items stay: run it so before deploying schema 3 code, "
+            "and again without it afterwards.",
+        ),
+    ):
+        registry.add(replace(command, usage_errors=unreachable))
+
+
 def _console() -> Console:
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    return stdout_console(piped_width=160)
 
 
 def _err() -> Console:
-    return Console(stderr=True, highlight=False)
+    return stderr_console()
 
 
 def _target_options(parser: argparse.ArgumentParser) -> None:
@@ -57,26 +114,24 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--region", metavar="REGION", help="AWS region for --stack")
 
 
-def add_parsers(sub: Any) -> None:
-    up = sub.add_parser(
-        "up",
-        help="run the local stack in the foreground (AWS endpoint + catalog API + site) until Ctrl-C",
-        description="Serve the local stack on 127.0.0.1: moto (S3, SQS, EventBridge, DynamoDB, Lambda, "
-        "Step Functions) on --aws-port for the aws CLI and SDKs, and the catalog API (/catalog/...) and "
-        "published site (/courses/...) on --http-port. Uploads by any client run the pipeline.",
+def _up_options(up: argparse.ArgumentParser) -> None:
+    up.add_argument(
+        "--aws-port", type=int, default=DEFAULT_AWS_PORT, metavar="P", help=f"default {DEFAULT_AWS_PORT}"
     )
-    up.add_argument("--aws-port", type=int, default=DEFAULT_AWS_PORT, metavar="P", help="default 4566")
-    up.add_argument("--http-port", type=int, default=8080, metavar="Q", help="default 8080")
+    up.add_argument(
+        "--http-port", type=int, default=DEFAULT_HTTP_PORT, metavar="Q", help=f"default {DEFAULT_HTTP_PORT}"
+    )
     up.add_argument(
         "--keys",
-        default="coursepipe-keys",
+        default=DEFAULT_KEY_DIR,
         metavar="DIR",
         help="signing key pair the edge trusts (made there if missing; `coursepipe cookies` uses it)",
     )
     up.add_argument("--json", action="store_true", help="print the endpoints as one JSON line when ready")
     up.add_argument("--verbose", action="store_true", help="show handler logs on stderr")
 
-    upl = sub.add_parser("upload", help="upload files or folders to a running stack and follow them")
+
+def _upload_options(upl: argparse.ArgumentParser) -> None:
     upl.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (folders recursively)")
     upl.add_argument("--course", required=True, metavar="ID", help="course id, e.g. intro-to-hls")
     upl.add_argument("--bucket", metavar="NAME", help="ingest bucket (default: from the template or --stack)")
@@ -84,24 +139,22 @@ def add_parsers(sub: Any) -> None:
     upl.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
     _target_options(upl)
 
-    exe = sub.add_parser("executions", help="list ProcessAsset executions: status, duration, error")
+
+def _executions_options(exe: argparse.ArgumentParser) -> None:
     exe.add_argument("--course", metavar="ID", help="only this course's files")
     exe.add_argument("--limit", type=int, default=50, metavar="N", help="newest N (default 50)")
     exe.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
     _target_options(exe)
 
-    cat = sub.add_parser("catalog", help="print the catalog: all courses, or one course's lessons and assets")
+
+def _catalog_options(cat: argparse.ArgumentParser) -> None:
     cat.add_argument("course_id", nargs="?", metavar="COURSE_ID")
     cat.add_argument("--include-deleted", action="store_true", help="also list DELETED assets")
     cat.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
     _target_options(cat)
 
-    enr = sub.add_parser(
-        "enroll",
-        help="let Cognito users get the signed cookies of one course (or revoke it with --remove)",
-        description="Write (or delete) enrolment items: PK=ENROLL#{courseId}, SK=USER#{sub}. SUB is the "
-        "user's Cognito sub (aws cognito-idp admin-get-user ...). Admins need none: they see every course.",
-    )
+
+def _enroll_options(enr: argparse.ArgumentParser) -> None:
     enr.add_argument("course_id", metavar="COURSE_ID")
     enr.add_argument("subs", nargs="+", metavar="SUB", help="Cognito user sub(s)")
     enr.add_argument("--role", choices=ENROLL_ROLES, default="learner", help="default learner")
@@ -109,14 +162,8 @@ def add_parsers(sub: Any) -> None:
     enr.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
     _target_options(enr)
 
-    mig = sub.add_parser(
-        "migrate-enrollments",
-        help="one-off: move schema 2 enrolments out of the course partitions (catalog schema 3)",
-        description="Schema 2 stored enrolments as PK=COURSE#{courseId}, SK=ENROLL#{sub}; schema 3 reads "
-        "only PK=ENROLL#{courseId}, SK=USER#{sub}. Copies every old item (one Scan) and deletes it. Safe to "
-        "run again. With --keep-legacy the old items stay: run it so before deploying schema 3 code, and "
-        "again without it afterwards.",
-    )
+
+def _migrate_options(mig: argparse.ArgumentParser) -> None:
     mig.add_argument("--keep-legacy", action="store_true", help="copy only; leave the schema 2 items")
     mig.add_argument("--dry-run", action="store_true", help="only count the schema 2 items")
     mig.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
@@ -133,26 +180,6 @@ def _target(args: argparse.Namespace, bucket: str | None = None) -> StackTarget:
     return target
 
 
-def run(args: argparse.Namespace) -> int | None:
-    """Run a stack command; None when ``args.command`` is not one of them."""
-    handlers = {
-        "up": _up,
-        "upload": _upload,
-        "executions": _executions,
-        "catalog": _catalog,
-        "enroll": _enroll,
-        "migrate-enrollments": _migrate_enrollments,
-    }
-    handler = handlers.get(args.command)
-    if handler is None:
-        return None
-    try:
-        return handler(args)
-    except TargetError as exc:
-        print(f"coursepipe: error: {exc}", file=sys.stderr)
-        return 2
-
-
 # ---------------------------------------------------------------- up
 def _up(args: argparse.Namespace) -> int:
     from pipeline.local.up import LocalStack, PortInUseError, run_forever
@@ -161,8 +188,7 @@ def _up(args: argparse.Namespace) -> int:
 
     def announce(info: dict[str, Any]) -> None:
         if args.json:
-            sys.stdout.write(json.dumps(info) + "\n")
-            sys.stdout.flush()
+            write_json(info, flush=True)
             return
         out = _console()
         out.print("[bold green]coursepipe up[/]: local stack ready (state lives until Ctrl-C)")
@@ -208,15 +234,14 @@ def _up(args: argparse.Namespace) -> int:
     try:
         run_forever(stack, announce)
     except PortInUseError as exc:
-        print(f"coursepipe: error: {exc}", file=sys.stderr)
-        return 2
+        print_error(exc)
+        return ExitStatus.USAGE
     err.print("coursepipe up: stopped")
-    return 0
+    return ExitStatus.OK
 
 
 # ---------------------------------------------------------------- upload
 def _upload(args: argparse.Namespace) -> int:
-    from pipeline.cli import collect_uploads
     from pipeline.local.remote import upload
 
     uploads = collect_uploads(args.paths, args.course)
@@ -235,7 +260,7 @@ def _upload(args: argparse.Namespace) -> int:
             "bucket": target.ingest_bucket,
             "executions": [f.to_dict() for f in followed],
         }
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        write_json(doc, indent=2, ensure_ascii=False)
     elif not args.no_wait:
         table = Table(title=f"course {args.course}")
         for col in ("file", "status", "time", "error"):
@@ -246,7 +271,7 @@ def _upload(args: argparse.Namespace) -> int:
             error = f"{f.error}: {f.cause}" if f.error else ""
             table.add_row(escape(f.key.split("/", 2)[2]), f"[{style}]{f.status}[/]", secs, escape(error))
         _console().print(table)
-    return 1 if failed else 0
+    return ExitStatus.FAILED if failed else ExitStatus.OK
 
 
 # ---------------------------------------------------------------- executions
@@ -255,8 +280,8 @@ def _executions(args: argparse.Namespace) -> int:
 
     found = list_executions(_target(args), course=args.course, limit=args.limit)
     if args.json:
-        sys.stdout.write(json.dumps({"executions": found}, indent=2, ensure_ascii=False) + "\n")
-        return 0
+        write_json({"executions": found}, indent=2, ensure_ascii=False)
+        return ExitStatus.OK
     table = Table(title="ProcessAsset executions (newest first)")
     for col in ("name", "file", "status", "started", "duration", "error"):
         table.add_column(col, overflow="fold")
@@ -272,7 +297,7 @@ def _executions(args: argparse.Namespace) -> int:
             escape(error[:300]),
         )
     _console().print(table)
-    return 0
+    return ExitStatus.OK
 
 
 # ---------------------------------------------------------------- catalog
@@ -343,12 +368,12 @@ def _enroll(args: argparse.Namespace) -> int:
     from pipeline.catalog.dynamo import DynamoCatalog
 
     if not COURSE_ID_RE.fullmatch(args.course_id):
-        print(f"coursepipe: error: {args.course_id!r} is not a course id", file=sys.stderr)
-        return 2
+        print_error(f"{args.course_id!r} is not a course id")
+        return ExitStatus.USAGE
     subs = list(dict.fromkeys(args.subs))
     if any(not s.strip() or "#" in s for s in subs):
-        print("coursepipe: error: a SUB is a Cognito user's sub (no spaces, no '#')", file=sys.stderr)
-        return 2
+        print_error("a SUB is a Cognito user's sub (no spaces, no '#')")
+        return ExitStatus.USAGE
     target = _target(args)
     catalog = DynamoCatalog(target.client("dynamodb"), target.catalog_table)
     if args.remove:
@@ -359,10 +384,10 @@ def _enroll(args: argparse.Namespace) -> int:
     action = "removed" if args.remove else "enrolled"
     if args.json:
         doc = {"courseId": args.course_id, "action": action, "role": args.role, "subs": subs}
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        write_json(doc, indent=2)
     else:
         _err().print(f"{action} {len(subs)} user(s) in {args.course_id}")
-    return 0
+    return ExitStatus.OK
 
 
 def _migrate_enrollments(args: argparse.Namespace) -> int:
@@ -372,11 +397,11 @@ def _migrate_enrollments(args: argparse.Namespace) -> int:
     catalog = DynamoCatalog(target.client("dynamodb"), target.catalog_table)
     result = catalog.migrate_legacy_enrollments(keep_legacy=args.keep_legacy, dry_run=args.dry_run)
     if args.json:
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
-        return 0
+        write_json(result.to_dict(), indent=2)
+        return ExitStatus.OK
     _err().print(
         f"schema 2 enrolments found {result.found}, copied {result.copied}, already in the schema 3 layout "
         f"{result.already_present}, removed {result.removed}"
         + (" (dry run: nothing written)" if args.dry_run else "")
     )
-    return 0
+    return ExitStatus.OK

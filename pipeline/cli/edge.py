@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import shlex
 import signal
 import sys
@@ -22,30 +21,40 @@ import threading
 from pathlib import Path
 from typing import Any
 
-DEFAULT_EDGE_PORT = 8081
-"""Next to ``coursepipe up``'s 8080, so both can run at once."""
+from pipeline.cli.console import write_json
+from pipeline.cli.defaults import DEFAULT_EDGE_PORT, DEFAULT_KEY_DIR, DEFAULT_OUT
+from pipeline.cli.registry import Command, Registry
+from pipeline.cli.status import ExitStatus, UsageError
+
 CORS_PARAMETER = "CorsAllowedOrigins"
 
 
-class EdgeUsageError(Exception):
+class EdgeUsageError(UsageError):
     """Bad input to ``serve``: exit code 2."""
 
 
-def add_parsers(sub: Any) -> None:
-    from pipeline.cli import DEFAULT_OUT
-    from pipeline.cli_access import DEFAULT_KEY_DIR
-
-    serve = sub.add_parser(
-        "serve",
-        help="serve an exported site through a local CloudFront edge that checks signed cookies",
-        description="Serve DIR (publish keys as files, e.g. coursepipe-out/site) on 127.0.0.1 with the "
-        "MediaDistribution behaviours of template.yaml: course content needs CloudFront signed cookies "
-        "(mint them with `coursepipe cookies`), playlists and pages are gzipped, errors are CloudFront's.",
+def register(registry: Registry) -> None:
+    registry.add(
+        Command(
+            "serve",
+            "serve an exported site through a local CloudFront edge that checks signed cookies",
+            _options,
+            _serve,
+            description="Serve DIR (publish keys as files, e.g. coursepipe-out/site) on 127.0.0.1 with "
+            "the MediaDistribution behaviours of template.yaml: course content needs CloudFront signed "
+            "cookies (mint them with `coursepipe cookies`), playlists and pages are gzipped, errors are "
+            "CloudFront's.",
+        )
     )
+
+
+def _options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "dir", nargs="?", default=f"{DEFAULT_OUT}/site", metavar="DIR", help=f"default ./{DEFAULT_OUT}/site"
     )
-    serve.add_argument("--port", type=int, default=DEFAULT_EDGE_PORT, metavar="P", help="default 8081")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_EDGE_PORT, metavar="P", help=f"default {DEFAULT_EDGE_PORT}"
+    )
     serve.add_argument(
         "--keys",
         default=DEFAULT_KEY_DIR,
@@ -62,17 +71,6 @@ def add_parsers(sub: Any) -> None:
     )
     serve.add_argument("--json", action="store_true", help="print one JSON line when ready")
     serve.add_argument("--verbose", action="store_true", help="log every request and edge decision on stderr")
-
-
-def run(args: argparse.Namespace) -> int | None:
-    """Run ``serve``; None when ``args.command`` is not it."""
-    if args.command != "serve":
-        return None
-    try:
-        return _serve(args)
-    except EdgeUsageError as exc:
-        print(f"coursepipe: error: {exc}", file=sys.stderr)
-        return 2
 
 
 def load_or_create_keys(directory: Path) -> tuple[str, str, bool]:
@@ -153,8 +151,7 @@ def _serve(args: argparse.Namespace) -> int:
                 "template": str(template),
             }
             if args.json:
-                sys.stdout.write(json.dumps(info) + "\n")
-                sys.stdout.flush()
+                write_json(info, flush=True)
             else:
                 _announce(info, root, keys_dir, created, PRIVATE_KEY_FILE)
             for note in config.notes:
@@ -166,7 +163,7 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     err("coursepipe serve: stopped")
-    return 0
+    return ExitStatus.OK
 
 
 def _announce(info: dict[str, Any], root: Path, keys_dir: Path, created: bool, key_file: str) -> None:
