@@ -2,20 +2,20 @@
 
 Clients are built lazily (never at import time, so importing a handler needs no credentials) and cached
 per process (a Lambda container reuses them across invocations). ``AWS_ENDPOINT_URL`` is honoured by
-botocore itself; ``COURSEPIPE_ENDPOINT_URL`` lets the local runtime's server mode point every client at
-moto on 127.0.0.1 without touching the user's AWS configuration.
+botocore itself; where clients go is read in ``pipeline.config`` (``AwsSettings``), like every setting.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-ENDPOINT_ENV = "COURSEPIPE_ENDPOINT_URL"
+from pipeline.config import DAX_ENDPOINT_ENV, ENDPOINT_ENV, AwsSettings
+
+__all__ = ["DAX_ENDPOINT_ENV", "ENDPOINT_ENV", "catalog_read_client", "client", "reset_clients"]
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
@@ -26,11 +26,11 @@ def client(service: str) -> Any:
     with _lock:
         found = _clients.get(service)
         if found is None:
-            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+            where = AwsSettings.from_env()
             found = boto3.session.Session().client(
                 service,  # type: ignore[call-overload]
-                region_name=region,
-                endpoint_url=os.environ.get(ENDPOINT_ENV) or None,
+                region_name=where.region,
+                endpoint_url=where.endpoint_url,
                 config=_BOTO_CONFIG,
             )
             _clients[service] = found
@@ -43,9 +43,6 @@ def reset_clients() -> None:
         _clients.clear()
 
 
-DAX_ENDPOINT_ENV = "DAX_ENDPOINT"
-
-
 def catalog_read_client() -> Any:
     """The client catalog *reads* go through: DAX when ``DAX_ENDPOINT`` is set, DynamoDB otherwise.
 
@@ -53,7 +50,8 @@ def catalog_read_client() -> Any:
     either without knowing which. Writes never go through DAX: the pipeline's conditional writes must see
     the table itself, and the item cache's few seconds of staleness are acceptable only for reads.
     """
-    endpoint = os.environ.get(DAX_ENDPOINT_ENV)
+    where = AwsSettings.from_env()
+    endpoint = where.dax_endpoint
     if not endpoint:
         return client("dynamodb")
     with _lock:
@@ -66,7 +64,6 @@ def catalog_read_client() -> Any:
                     f"{DAX_ENDPOINT_ENV} is set but amazon-dax-client is not installed: "
                     "pip install 'coursepipe[dax]'"
                 ) from exc
-            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-            found = AmazonDaxClient(endpoint_url=endpoint, region_name=region)
+            found = AmazonDaxClient(endpoint_url=endpoint, region_name=where.region)
             _clients["dax"] = found
         return found

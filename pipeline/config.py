@@ -145,6 +145,46 @@ class SessionSettings:
         )
 
 
+# Read by the AWS client factory (pipeline/aws.py) each time it builds a client: the local runtime points
+# every client at moto by setting these, and resets the cached clients.
+ENDPOINT_ENV = "COURSEPIPE_ENDPOINT_URL"
+DAX_ENDPOINT_ENV = "DAX_ENDPOINT"
+# Where the lesson pages' hls.js comes from (pipeline/text/page.py); unset: the web/ install.
+HLS_JS_PATH_ENV = "HLS_JS_PATH"
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """Where AWS clients go. ``AWS_ENDPOINT_URL`` is honoured by botocore itself; ours lets the local
+    runtime's server mode point every client at moto without touching the user's AWS configuration."""
+
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    dax_endpoint: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AwsSettings:
+        env = os.environ if env is None else env
+        return cls(
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            endpoint_url=env.get(ENDPOINT_ENV) or None,
+            dax_endpoint=env.get(DAX_ENDPOINT_ENV) or None,
+        )
+
+
+def hls_js_path(env: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if env is None else env
+    return env.get(HLS_JS_PATH_ENV) or None
+
+
+def catalog_table(env: Mapping[str, str] | None = None) -> str:
+    """The one setting the catalog API needs (it reads no bucket, starts no execution)."""
+    env = os.environ if env is None else env
+    if not env.get("CATALOG_TABLE"):
+        raise RuntimeError("missing environment variable: CATALOG_TABLE")
+    return env["CATALOG_TABLE"]
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     """The process-wide settings (a Lambda cold start reads them once)."""

@@ -10,10 +10,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
 
 from pipeline.content_types import content_type_for
 from pipeline.errors import SourceNotFoundError
+
+if TYPE_CHECKING:  # the stubs are a dev dependency; Lambda has only boto3
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 
 @dataclass(frozen=True)
@@ -47,25 +53,29 @@ class ObjectStore(Protocol):
     def delete_keys(self, bucket: str, keys: Iterable[str]) -> None: ...
 
 
-def _is_missing(exc: Exception) -> bool:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _is_missing(exc: ClientError) -> bool:
+    code = _code(exc)
     return code in ("404", "NoSuchKey", "NoSuchVersion", "NotFound", "InvalidArgument")
 
 
 class S3ObjectStore:
     """``ObjectStore`` over an S3 client (real AWS, or moto in local mode)."""
 
-    def __init__(self, s3: Any) -> None:
+    def __init__(self, s3: S3Client) -> None:
         self._s3 = s3
 
     @staticmethod
-    def _version(version_id: str | None) -> dict[str, str]:
+    def _version(version_id: str | None) -> dict[str, Any]:
         return {"VersionId": version_id} if version_id and version_id != "null" else {}
 
     def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo | None:
         try:
             resp = self._s3.head_object(Bucket=bucket, Key=key, **self._version(version_id))
-        except Exception as exc:
+        except ClientError as exc:
             if _is_missing(exc):
                 return None
             raise
@@ -80,7 +90,7 @@ class S3ObjectStore:
     def download(self, bucket: str, key: str, dest: Path, version_id: str | None = None) -> Path:
         try:
             resp = self._s3.get_object(Bucket=bucket, Key=key, **self._version(version_id))
-        except Exception as exc:
+        except ClientError as exc:
             if _is_missing(exc):
                 raise SourceNotFoundError(
                     f"'{key}' (version {version_id or 'latest'}) is no longer in the upload bucket: "
@@ -98,9 +108,8 @@ class S3ObjectStore:
             resp = self._s3.get_object(
                 Bucket=bucket, Key=key, Range=f"bytes=0-{max(length - 1, 0)}", **self._version(version_id)
             )
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-            if code == "InvalidRange":  # a zero-byte object has no byte 0
+        except ClientError as exc:
+            if _code(exc) == "InvalidRange":  # a zero-byte object has no byte 0
                 return b""
             if _is_missing(exc):
                 raise SourceNotFoundError(
@@ -118,7 +127,7 @@ class S3ObjectStore:
 
     def copy(self, bucket: str, source_key: str, key: str, *, cache_control: str | None = None) -> None:
         """Server-side copy within a bucket (no bytes through the function), with fresh headers."""
-        extra = {"ContentType": content_type_for(key), "MetadataDirective": "REPLACE"}
+        extra: dict[str, Any] = {"ContentType": content_type_for(key), "MetadataDirective": "REPLACE"}
         if cache_control:
             extra["CacheControl"] = cache_control
         self._s3.copy_object(
@@ -126,14 +135,14 @@ class S3ObjectStore:
         )
 
     def put_file(self, bucket: str, key: str, path: Path, *, cache_control: str | None = None) -> None:
-        extra = {"ContentType": content_type_for(key)}
+        extra: dict[str, Any] = {"ContentType": content_type_for(key)}
         if cache_control:
             extra["CacheControl"] = cache_control
         with path.open("rb") as fh:
             self._s3.put_object(Bucket=bucket, Key=key, Body=fh, **extra)
 
     def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None:
-        extra = {"ContentType": content_type_for(key)}
+        extra: dict[str, Any] = {"ContentType": content_type_for(key)}
         if cache_control:
             extra["CacheControl"] = cache_control
         self._s3.put_object(Bucket=bucket, Key=key, Body=data, **extra)
@@ -149,7 +158,7 @@ class S3ObjectStore:
                     yield obj["Key"]
 
     def delete_keys(self, bucket: str, keys: Iterable[str]) -> None:
-        batch: list[dict[str, str]] = []
+        batch: list[ObjectIdentifierTypeDef] = []
         for key in keys:
             batch.append({"Key": key})
             if len(batch) == 1000:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -36,6 +36,9 @@ from pipeline.catalog.model import (
     user_sk,
 )
 from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:  # the stubs are a dev dependency; Lambda has only boto3
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 _ser = TypeSerializer()
 _deser = TypeDeserializer()
@@ -101,7 +104,7 @@ _CONDITION_NAMES = {
 
 
 class DynamoCatalog:
-    def __init__(self, dynamodb: Any, table: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
         self._db = dynamodb
         self._table = table
 
@@ -141,8 +144,8 @@ class DynamoCatalog:
                 ReturnValues="ALL_OLD",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except Exception as exc:
-            response = getattr(exc, "response", {})
+        except ClientError as exc:
+            response: Any = exc.response
             if response.get("Error", {}).get("Code", "") == "ConditionalCheckFailedException":
                 old = response.get("Item")
                 return False, deserialize(old) if old else None

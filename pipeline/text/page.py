@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,13 +20,14 @@ from string import Template
 
 from pygments.formatters import HtmlFormatter
 
+from pipeline.config import HLS_JS_PATH_ENV, hls_js_path
+
 LIGHT_CODE_STYLE = "default"
 DARK_CODE_STYLE = "github-dark"
 TOC_LEVELS = (2, 3)
 ASSETS_DIR = "assets"
 # hls.js comes from the npm registry (web/package.json), never committed. The player script loads it by
 # this fixed name from the same assets/ folder; HLS_JS_PATH points elsewhere (e.g. a Lambda layer).
-HLS_JS_PATH_ENV = "HLS_JS_PATH"
 HLS_JS_ASSET = f"{ASSETS_DIR}/hls.min.js"
 DEFAULT_HLS_JS = Path(__file__).resolve().parents[2] / "web/node_modules/hls.js/dist/hls.min.js"
 # Where a Lambda artifact has it (the Makefile's build-<Function> targets): it ships no node_modules.
@@ -104,7 +104,7 @@ def hls_js_asset() -> tuple[str, bytes] | None:
     absence is logged once per process (per source path).
     """
     default = BUNDLED_HLS_JS if BUNDLED_HLS_JS.is_file() else DEFAULT_HLS_JS
-    source = Path(os.environ.get(HLS_JS_PATH_ENV) or default)
+    source = Path(hls_js_path() or default)
     try:
         return HLS_JS_ASSET, _read_cached(source, source.stat().st_mtime_ns)
     except OSError:
