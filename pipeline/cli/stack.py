@@ -302,24 +302,18 @@ def _executions(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- catalog
 def _catalog(args: argparse.Namespace) -> int:
-    from pipeline.catalog.reader import CatalogReader, CatalogRequestError
+    from pipeline.catalog import views
+    from pipeline.catalog.errors import CatalogRequestError
+    from pipeline.catalog.query import CatalogQuery
 
     target = _target(args)
-    reader = CatalogReader(target.client("dynamodb"), target.catalog_table)
+    query = CatalogQuery(target.client("dynamodb"), target.catalog_table)
     try:
         if args.course_id:
-            query = {"includeDeleted": "true"} if args.include_deleted else {}
-            doc = reader.operator_course(args.course_id, query)
+            course = query.operator_course(args.course_id, include_deleted=bool(args.include_deleted))
+            doc = views.operator_course(course)
         else:
-            courses: list[dict[str, Any]] = []
-            token: str | None = None
-            while True:
-                page = reader.list_courses({"limit": "100", **({"nextToken": token} if token else {})})
-                courses += page["courses"]
-                token = page["nextToken"]
-                if not token:
-                    break
-            doc = {"courses": courses}
+            doc = {"courses": [views.course_entry_view(c) for c in query.each_course()]}
     except CatalogRequestError as exc:
         print(f"coursepipe: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -14,8 +14,8 @@ In the cloud API Gateway's JWT authorizer verifies the token on ``/catalog/admin
 the same; a JWT authorizer checks scopes, not groups, so this module requires the ``admins`` group from
 the verified claims (``requestContext.authorizer.jwt.claims``) on every operator path, whatever route
 delivered the request. Response shapes, pagination, errors and caching are documented in
-``pipeline.catalog.reader``, which does the work; this module only maps HTTP to reader calls and the
-reader's exceptions to status codes.
+``pipeline.catalog.http`` and ``pipeline.catalog.views``, which do the work; this module only routes
+HTTP requests there and hands the refusals to their replies.
 """
 
 from __future__ import annotations
@@ -30,19 +30,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline import aws
 from pipeline.access.claims import ADMINS_GROUP, NotInGroupError, NotSignedInError, require_group
-from pipeline.catalog.reader import (
+from pipeline.catalog.errors import RouteNotFoundError
+from pipeline.catalog.http import (
     CACHE_OK,
     CACHE_PRIVATE,
     OPERATOR_PREFIX,
-    CatalogReader,
-    CatalogUnavailableError,
-    CourseNotFoundError,
-    InvalidRequestError,
+    CatalogApi,
     Reply,
-    RouteNotFoundError,
     error_reply,
     json_reply,
 )
+from pipeline.catalog.http import REFUSALS as CATALOG_REFUSALS
+from pipeline.catalog.query import CatalogQuery
 from pipeline.config import settings
 from pipeline.handlers._wiring import logger, tracer
 
@@ -50,9 +49,9 @@ app = APIGatewayHttpResolver()
 
 
 @lru_cache(maxsize=1)
-def reader() -> CatalogReader:
+def reader() -> CatalogApi:
     """Reads go through DAX when the stack has a cluster (``DAX_ENDPOINT``), else straight to DynamoDB."""
-    return CatalogReader(aws.catalog_read_client(), settings().catalog_table)
+    return CatalogApi(CatalogQuery(aws.catalog_read_client(), settings().catalog_table))
 
 
 def _respond(reply: Reply) -> Response[str]:
@@ -101,14 +100,11 @@ def operator_course(course_id: str) -> Response[str]:
     return _ok(reader().operator_course(course_id, app.current_event.query_string_parameters), CACHE_PRIVATE)
 
 
-# The reader's refusals and what each becomes on the wire (status, error code).
+# The catalog's refusals and the operator check's, and what each becomes on the wire (status, error code).
 REFUSALS: dict[type[Exception], tuple[int, str]] = {
-    InvalidRequestError: (400, "BadRequest"),
+    **CATALOG_REFUSALS,
     NotSignedInError: (401, "Unauthorized"),
     NotInGroupError: (403, "Forbidden"),
-    CourseNotFoundError: (404, "NotFound"),
-    RouteNotFoundError: (404, "NotFound"),
-    CatalogUnavailableError: (503, "ServiceUnavailable"),
 }
 
 

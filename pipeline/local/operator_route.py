@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.catalog.reader import OPERATOR_PREFIX
+from pipeline.catalog.http import OPERATOR_PREFIX
 from pipeline.local.identity import JwtAuthorizer, authorize_event
 from pipeline.local.lambdas import Handler, load_handler
 

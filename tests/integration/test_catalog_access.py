@@ -16,7 +16,7 @@ import boto3
 import pytest
 from test_catalog_api import ADMIN, STACK, Api, catalog_on_moto, seed_intro
 
-from pipeline.catalog.reader import CACHE_OK, CACHE_PRIVATE
+from pipeline.catalog.http import CACHE_OK, CACHE_PRIVATE
 from pipeline.keys import asset_id_for
 from pipeline.local.edge import Edge, EdgeConfig
 from pipeline.local.front import HttpFront, Reply, Request, lambda_route

@@ -22,7 +22,7 @@ from moto import mock_aws
 from pipeline import aws, layout
 from pipeline.catalog.dynamo import DynamoCatalog
 from pipeline.catalog.model import SCHEMA_VERSION, SourceRef
-from pipeline.catalog.reader import CatalogReader
+from pipeline.catalog.query import CatalogQuery
 from pipeline.config import settings
 from pipeline.handlers import catalog_api
 from pipeline.keys import asset_id_for
@@ -513,15 +513,15 @@ def test_pages_resume_exactly_when_the_filter_drops_items_between_reads(api: Api
     back short (even empty) yet following nextToken still yields every item exactly once."""
     visible = seed_courses(api, deleted={0, 5, 6, 7, 12, 13})
     for read_ahead, max_reads in [(0, 20), (1, 20), (0, 1), (2, 1), (25, 20)]:
-        reader = CatalogReader(api.client, api.table, read_ahead=read_ahead, max_reads=max_reads)
+        query = CatalogQuery(api.client, api.table, read_ahead=read_ahead, max_reads=max_reads)
         found: list[str] = []
         token: str | None = None
         page_sizes = []
         while True:
-            page = reader.list_courses({"limit": "2", **({"nextToken": token} if token else {})})
-            page_sizes.append(len(page["courses"]))
-            found += [c["courseId"] for c in page["courses"]]
-            token = page["nextToken"]
+            page = query.courses(limit=2, next_token=token)
+            page_sizes.append(len(page.items))
+            found += [c.record["courseId"] for c in page.items]
+            token = page.next_token
             if token is None:
                 break
         assert found == visible, (read_ahead, max_reads)
@@ -659,10 +659,10 @@ def test_unknown_routes_and_methods_are_json_404s(api: Api) -> None:
 
 
 def test_an_unexpected_failure_is_a_500_without_internals(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(self: CatalogReader, course_id: str) -> list[dict[str, Any]]:
+    def broken(self: CatalogQuery, course_id: str) -> list[dict[str, Any]]:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(CatalogReader, "_partition", broken)
+    monkeypatch.setattr(CatalogQuery, "_partition", broken)
     answer = api.get("/catalog/courses/intro")
     assert answer.status == 500 and answer.json == {
         "error": {"code": "InternalError", "message": "the catalog could not answer; try again later"}

@@ -1,4 +1,5 @@
-"""The catalog reader's pure parts and its DynamoDB protocol handling, with a fake client (no AWS)."""
+"""The catalog read side's pure parts (tokens, replies, views) and the query engine's DynamoDB protocol
+handling, with a fake client (no AWS)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from pipeline.catalog.reader import (
-    BY_STATUS,
-    COURSES,
-    CatalogReader,
-    CatalogUnavailableError,
-    InvalidRequestError,
-    asset_view,
-    decode_token,
-    encode_token,
-    etag_matches,
-    json_reply,
+from pipeline.catalog.errors import CatalogUnavailableError, InvalidRequestError
+from pipeline.catalog.http import etag_matches, json_reply
+from pipeline.catalog.query import BY_STATUS, COURSES, CatalogQuery, decode_token, encode_token
+from pipeline.catalog.views import asset_view, course_entry_view
+
+READ_SIDE = (
+    "pipeline.catalog.errors",
+    "pipeline.catalog.query",
+    "pipeline.catalog.views",
+    "pipeline.catalog.http",
+    "pipeline.catalog.reader",
 )
 
 
@@ -35,9 +36,10 @@ def course_record(cid: str) -> dict[str, Any]:
     ) | {"coverPath": {"S": "cover.png"}}
 
 
-def test_reader_module_needs_neither_boto3_nor_powertools() -> None:
+@pytest.mark.parametrize("module", READ_SIDE)
+def test_read_side_modules_need_neither_boto3_nor_powertools(module: str) -> None:
     code = (
-        "import sys, pipeline.catalog.reader; "
+        f"import sys, {module}; "
         "print(sorted(m for m in sys.modules "
         "if m.split('.')[0] in ('boto3', 'botocore', 'aws_lambda_powertools')))"
     )
@@ -156,9 +158,9 @@ class FakeDynamo:
 
 def test_unprocessed_batch_keys_are_asked_again_then_reported_as_unavailable() -> None:
     fake = FakeDynamo([course_record("a"), course_record("b")], busy=2)
-    courses = CatalogReader(fake, "t").list_courses({})["courses"]
+    courses = [course_entry_view(c) for c in CatalogQuery(fake, "t").courses().items]
     assert [c["cover"] for c in courses] == ["/courses/a/images/x/320.webp", "/courses/b/images/x/320.webp"]
     assert len(fake.batches) == 3 and fake.batches[0] == fake.batches[2]
 
     with pytest.raises(CatalogUnavailableError):
-        CatalogReader(FakeDynamo([course_record("a")], busy=99), "t").list_courses({})
+        CatalogQuery(FakeDynamo([course_record("a")], busy=99), "t").courses()

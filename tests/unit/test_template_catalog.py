@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pipeline.access.claims import ADMINS_GROUP
-from pipeline.catalog.reader import OPERATOR_PREFIX
+from pipeline.catalog.http import OPERATOR_PREFIX
 from pipeline.local.edge import EdgeConfig
 from pipeline.local.template import load_template
 
