@@ -316,10 +316,10 @@ def _catalog(args: argparse.Namespace) -> int:
             doc = {"courses": [views.course_entry_view(c) for c in query.each_course()]}
     except CatalogRequestError as exc:
         print(f"coursepipe: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return ExitStatus.FAILED
     if args.json:
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-        return 0
+        return ExitStatus.OK
     out = _console()
     if not args.course_id:
         table = Table(title="courses")
@@ -331,7 +331,7 @@ def _catalog(args: argparse.Namespace) -> int:
                 str(c.get("index") or "-"), str(c.get("updatedAt") or "")[:19],
             )  # fmt: skip
         out.print(table)
-        return 0
+        return ExitStatus.OK
     course = doc["course"]
     out.print(f"[bold]{escape(str(course.get('title')))}[/] ({course['courseId']}, {course['status']})")
     lessons = Table(title="lessons (manifest order)")
@@ -354,7 +354,7 @@ def _catalog(args: argparse.Namespace) -> int:
         detail = f"{error.get('name')}: {error.get('message')}" if error else str(a.get("entry") or "-")
         assets.add_row(escape(a["path"]), str(a.get("kind")), a["status"], escape(detail))
     out.print(assets)
-    return 0
+    return ExitStatus.OK
 
 
 # ---------------------------------------------------------------- enrolments

@@ -42,7 +42,7 @@ from pipeline.catalog.http import (
 )
 from pipeline.catalog.http import REFUSALS as CATALOG_REFUSALS
 from pipeline.catalog.query import CatalogQuery
-from pipeline.config import settings
+from pipeline.config import catalog_table
 from pipeline.handlers._wiring import logger, tracer
 
 app = APIGatewayHttpResolver()
@@ -51,7 +51,7 @@ app = APIGatewayHttpResolver()
 @lru_cache(maxsize=1)
 def reader() -> CatalogApi:
     """Reads go through DAX when the stack has a cluster (``DAX_ENDPOINT``), else straight to DynamoDB."""
-    return CatalogApi(CatalogQuery(aws.catalog_read_client(), settings().catalog_table))
+    return CatalogApi(CatalogQuery(aws.catalog_read_client(), catalog_table()))
 
 
 def _respond(reply: Reply) -> Response[str]:

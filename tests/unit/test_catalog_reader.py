@@ -21,7 +21,6 @@ READ_SIDE = (
     "pipeline.catalog.query",
     "pipeline.catalog.views",
     "pipeline.catalog.http",
-    "pipeline.catalog.reader",
 )
 
 
