@@ -17,11 +17,12 @@ from typing import Any, cast
 
 import pytest
 
+from pipeline.config import HLS_JS_PATH_ENV
 from pipeline.publish import SHORT
 from pipeline.services import Services
 from pipeline.storage import ObjectInfo
 from pipeline.text import page
-from pipeline.text.page import HLS_JS_ASSET, HLS_JS_PATH_ENV, hls_js_asset
+from pipeline.text.page import HLS_JS_ASSET, hls_js_asset
 from pipeline.usecases.text import _publish_site_assets
 from tests.stack_process import start_up
 

@@ -3,6 +3,8 @@ duplicates, the lifecycle UPLOADED -> PROCESSING -> PUBLISHED | FAILED, and DELE
 
 from __future__ import annotations
 
+from typing import Any
+
 from pipeline.catalog.dynamo import DynamoCatalog
 from pipeline.catalog.model import SCHEMA_VERSION, Claim, SourceRef
 from pipeline.local.runtime import LocalRuntime
@@ -16,7 +18,7 @@ def catalog(runtime: LocalRuntime) -> DynamoCatalog:
     return DynamoCatalog(runtime.client("dynamodb"), runtime.catalog_table)
 
 
-def item(cat: DynamoCatalog, asset_id: str = "a") -> dict:
+def item(cat: DynamoCatalog, asset_id: str = "a") -> dict[str, Any]:
     found = cat.get_asset("c", asset_id)
     assert found is not None
     return found

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -89,10 +89,11 @@ def test_course_reads_read_no_enrolment_even_with_hundreds_of_learners(api: Api)
     assert {i["entity"] for i in items} == {"COURSE", "ASSET"} and len(items) == INTRO_ITEMS
     assert seen == [("Query", INTRO_ITEMS)]  # read: the course's items, nothing else
 
-    for view in (
+    documents: list[Callable[[], dict[str, Any]]] = [
         lambda: views.learner_course(query.published_course("intro")),
         lambda: views.operator_course(query.operator_course("intro", include_deleted=True)),
-    ):
+    ]
+    for view in documents:
         with reads(api.client) as seen:
             doc = view()
         text = json.dumps(doc)
@@ -231,7 +232,7 @@ def moto_server() -> Iterator[str]:
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        creds: Any = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
         region = STACK.region
         s3 = boto3.client("s3", region_name=region, endpoint_url=endpoint, **creds)
         s3.create_bucket(Bucket=STACK.physical_name("IngestBucket"))

@@ -201,7 +201,7 @@ def test_the_catalog_command_prints_the_api_documents(
 ) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
-    creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    creds: Any = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
     db = boto3.client("dynamodb", region_name=STACK.region, endpoint_url=moto_server, **creds)
     table = STACK.physical_name("CatalogTable")
     seeded = Api(db, table, DynamoCatalog(db, table), STACK.physical_name("IngestBucket"))

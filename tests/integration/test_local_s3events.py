@@ -312,7 +312,7 @@ def test_moto_server_mode_sends_the_same_events() -> None:
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        creds = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        creds: Any = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
         s3: Any = boto3.client("s3", region_name=REGION, endpoint_url=endpoint, **creds)
         sqs: Any = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint, **creds)
         events: Any = boto3.client("events", region_name=REGION, endpoint_url=endpoint, **creds)

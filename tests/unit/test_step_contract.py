@@ -48,7 +48,7 @@ def _field_types(tp: Any) -> dict[str, Any]:
         return tp
     if tp in steps._CODECS and tp not in WALKABLE_CODECS:
         raise AssertionError(f"{tp.__name__} travels with its own keys: a path may not read into it")
-    assert dataclasses.is_dataclass(tp), f"{tp} has no fields"
+    assert isinstance(tp, type) and dataclasses.is_dataclass(tp), f"{tp} has no fields"
     return json_keys(tp)
 
 
@@ -132,12 +132,12 @@ def test_result_paths_hold_their_output_models() -> None:
 
 def test_transcode_branches_are_the_transcode_model_in_order() -> None:
     (transcode,) = [s for n, s, _ in STATES if n == "Transcode"]
-    outputs = []
+    outputs: list[Any] = []
     for branch in transcode["Branches"]:
         last = branch["States"][branch["StartAt"]]
         if last["Type"] == "Map":
             (inner,) = last["ItemProcessor"]["States"]
-            outputs.append(list[TASKS[inner].output])  # type: ignore[name-defined]
+            outputs.append(list[TASKS[inner].output])  # type: ignore[misc]
         else:
             outputs.append(TASKS[branch["StartAt"]].output)
     want = [json_keys(Transcode)[f.name] for f in dataclasses.fields(Transcode)]

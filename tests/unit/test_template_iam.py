@@ -23,6 +23,7 @@ from PIL import Image
 from pipeline import layout
 from pipeline.catalog.model import SourceRef
 from pipeline.config import Settings
+from pipeline.keys import parse_key
 from pipeline.local.template import Stack
 from pipeline.media.encode import AudioManifest, ChunkManifest, SegmentInfo
 from pipeline.media.plan import EncodePlan
@@ -241,7 +242,7 @@ def run_media_task(logical: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         Image.new("RGB", (1400, 700), (40, 90, 160)).save(png, "PNG")
         source = upload(services, "images/diagram.png", png.getvalue())
         # What an earlier version published (the prune removes it) and a neighbour's image (it must stay).
-        asset = image_usecase.parse_key(source.key)
+        asset = parse_key(source.key)
         old = asset.publish_prefix + layout.image_dir(asset.asset_id) + "/2560.webp"
         store.objects[(services.settings.publish_bucket, old)] = b"old"
         store.objects[(services.settings.publish_bucket, "courses/c1/images/other-1a2b3c4d/640.webp")] = b"x"
