@@ -28,6 +28,8 @@ from pipeline.media.hls import HlsResult, encode_hls
 from pipeline.media.probe import probe
 from tests.hls_checks import ffprobe_json, rfc_peak, sized_segments
 
+pytestmark = pytest.mark.ffmpeg  # every test here runs ffmpeg or ffprobe
+
 # A 360p source gets the 360p and 234p rungs of the default ladder; 20 s = segments of 6, 6, 6 and 2 s,
 # and in 6 s chunks three chunks (the 2 s tail joins the last one): two seams.
 LECTURE_S = 20

@@ -13,6 +13,8 @@ from pipeline.media import poster as poster_module
 from pipeline.media.poster import make_poster
 from pipeline.media.probe import probe
 
+pytestmark = pytest.mark.ffmpeg  # every test here runs ffmpeg or ffprobe
+
 TOP_RED_BOTTOM_BLUE = "color=blue,drawbox=x=0:y=0:w=iw:h=ih/2:color=red:t=fill"
 RAMP = "geq=lum=X*255/W:cb=128:cr=128"
 

@@ -20,6 +20,8 @@ from pipeline.config import MediaLimits
 from pipeline.errors import InvalidMediaError, MediaTooLargeError, UnsupportedMediaError
 from pipeline.media.probe import probe
 
+pytestmark = pytest.mark.ffmpeg  # every test here runs ffmpeg or ffprobe
+
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:

@@ -15,6 +15,8 @@ from pipeline.media import sprites as sprites_module
 from pipeline.media.probe import probe
 from pipeline.media.sprites import make_sprites
 
+pytestmark = pytest.mark.ffmpeg  # every test here runs ffmpeg or ffprobe
+
 PALETTE = {
     "red": (255, 0, 0),
     "lime": (0, 255, 0),

@@ -59,6 +59,7 @@ def lambdas() -> InProcessLambdas:
     return registry
 
 
+@pytest.mark.ffmpeg
 def test_close_ends_a_running_encode_and_refuses_what_waits(lambdas: InProcessLambdas) -> None:
     STARTED.clear()
     outcomes: dict[str, tuple[Any, bool]] = {}
