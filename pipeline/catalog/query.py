@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pipeline.catalog.errors import CatalogUnavailableError, CourseNotFoundError, InvalidRequestError
 from pipeline.catalog.model import (
@@ -34,6 +34,9 @@ from pipeline.catalog.model import (
     course_pk,
 )
 from pipeline.keys import COURSE_ID_RE, asset_id_for
+
+if TYPE_CHECKING:  # the stubs are a dev dependency; Lambda has only boto3 (DAX speaks the same API)
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -155,7 +158,7 @@ class CatalogQuery:
     """Answers the catalog's read questions through a low-level DynamoDB or DAX client."""
 
     def __init__(
-        self, client: Any, table: str, *, read_ahead: int = READ_AHEAD, max_reads: int = MAX_READS
+        self, client: DynamoDBClient, table: str, *, read_ahead: int = READ_AHEAD, max_reads: int = MAX_READS
     ) -> None:
         self._db = client
         self._table = table
@@ -334,7 +337,7 @@ class CatalogQuery:
             resp = self._db.batch_get_item(RequestItems=request)
             for item in map(_deserialize, resp.get("Responses", {}).get(self._table, [])):
                 found[str(item.get("courseId"))] = item
-            request = resp.get("UnprocessedKeys") or {}
-            if not request.get(self._table, {}).get("Keys"):
+            request = dict(resp.get("UnprocessedKeys") or {})
+            if not (request.get(self._table) or {}).get("Keys"):
                 return found
         raise CatalogUnavailableError("the catalog table is busy (unprocessed batch reads): retry shortly")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -29,6 +29,9 @@ from pipeline import aws
 from pipeline.config import settings
 from pipeline.handlers._wiring import logger, services, starter, tracer
 from pipeline.usecases.ingest import start_processing
+
+if TYPE_CHECKING:  # the stubs are a dev dependency; Lambda has only boto3 (DAX speaks the same API)
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 processor = BatchProcessor(event_type=EventType.SQS)
 EVENT_KEY = (
@@ -54,7 +57,7 @@ def idempotent_ingest() -> Any:
 
 
 @lru_cache(maxsize=4)
-def _idempotent(table: str, client: Any) -> Any:
+def _idempotent(table: str, client: DynamoDBClient) -> Any:
     store = DynamoDBPersistenceLayer(table_name=table, boto3_client=client)
     return idempotent_function(data_keyword_argument="event", persistence_store=store, config=idempotency)(
         ingest

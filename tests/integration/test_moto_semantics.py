@@ -145,7 +145,7 @@ def pass_state(result: Any) -> dict[str, Any]:
     return {"Type": "Pass", "Result": result, "End": True}
 
 
-# ------------------------------------------------------------ (a)
+# ------------------------------------------------------------ case a
 def test_task_result_lands_at_result_path(moto: Harness) -> None:
     definition = {
         "StartAt": "CallEcho",
@@ -168,7 +168,7 @@ def test_task_result_lands_at_result_path(moto: Harness) -> None:
     assert moto.lambdas.invocations[0][0] == "echo" and moto.lambdas.invocations[0][2] is False
 
 
-# ------------------------------------------------------------ (b)
+# ------------------------------------------------------------ case b
 def test_retry_on_custom_error_until_success(moto: Harness) -> None:
     # IntervalSeconds 0 is rejected by moto's parser (1..99999999, as AWS documents), so 1 s, no backoff.
     definition = {
@@ -228,7 +228,7 @@ def test_retry_gives_up_after_max_attempts(moto: Harness) -> None:
     assert handlers.calls["flaky"] == 2
 
 
-# ------------------------------------------------------------ (c)
+# ------------------------------------------------------------ case c
 def test_catch_exposes_error_name_and_json_cause(moto: Harness) -> None:
     definition = {
         "StartAt": "Probe",
@@ -276,7 +276,7 @@ def test_catch_matches_specific_error_before_states_all(moto: Harness) -> None:
     assert moto.succeeded(definition, {})["branch"] == "invalid"
 
 
-# ------------------------------------------------------------ (d)
+# ------------------------------------------------------------ case d
 def test_fail_state_error_path_and_cause_path(moto: Harness) -> None:
     definition = {
         "StartAt": "Failed",
@@ -296,7 +296,7 @@ def test_fail_state_error_path_and_cause_path(moto: Harness) -> None:
     }
 
 
-# ------------------------------------------------------------ (e)
+# ------------------------------------------------------------ case e
 def test_map_with_max_concurrency_keeps_item_order(moto: Harness) -> None:
     definition = {
         "StartAt": "DoubleAll",
@@ -324,7 +324,7 @@ def test_map_with_max_concurrency_keeps_item_order(moto: Harness) -> None:
     assert handlers.completion_order != [1, 2, 3, 4, 5]  # ... so order is the interpreter's doing
 
 
-# ------------------------------------------------------------ (f)
+# ------------------------------------------------------------ case f
 def test_parallel_returns_branch_outputs_in_order(moto: Harness) -> None:
     definition = {
         "StartAt": "Both",
@@ -386,7 +386,7 @@ def test_parallel_branch_failure_fails_the_state(moto: Harness) -> None:
     assert json.loads(output["error"]["Cause"])["errorType"] == "InvalidMediaError"
 
 
-# ------------------------------------------------------------ (g)
+# ------------------------------------------------------------ case g
 CHOICE = {
     "StartAt": "Route",
     "States": {
@@ -430,7 +430,7 @@ def test_known_gap_choice_without_match_fails_as_states_runtime(moto: Harness) -
     assert "No branching option reached" in desc["cause"]
 
 
-# ------------------------------------------------------------ (h)
+# ------------------------------------------------------------ case h
 def test_execution_history_names_our_states(moto: Harness) -> None:
     definition = {
         "StartAt": "Classify",
@@ -464,7 +464,7 @@ def test_execution_history_names_our_states(moto: Harness) -> None:
     assert moto.history(execution_arn, page_size=2) == events
 
 
-# ------------------------------------------------------------ (i)
+# ------------------------------------------------------------ case i
 def test_start_execution_is_idempotent_on_name_and_input(moto: Harness) -> None:
     definition = {"StartAt": "Hold", "States": {"Hold": task(moto.arns["gate"], End=True)}}
     sm_arn = moto.state_machine(definition)
@@ -488,7 +488,7 @@ def test_start_execution_is_idempotent_on_name_and_input(moto: Harness) -> None:
         moto.start(sm_arn, {"key": "a"}, name="asset-v1")
 
 
-# ------------------------------------------------------------ (j)
+# ------------------------------------------------------------ case j
 def test_known_gap_indexed_path_yields_list(moto: Harness) -> None:
     """moto 5.2.5: `$.a[0].b` evaluates to ["x"] (AWS: "x"), also inside States.Format. Our ASL avoids
     paths with an index followed by a field. If this fails, moto fixed it: drop the workaround."""
