@@ -94,8 +94,10 @@ def _masters(root: Path, limit: int = 20) -> list[str]:
 
 def _serve(args: argparse.Namespace) -> int:
     from pipeline.access.keypair import PRIVATE_KEY_FILE
-    from pipeline.local.edge import Edge, EdgeConfig, directory_origin
+    from pipeline.local.edge import Edge
+    from pipeline.local.edge_config import EdgeConfig
     from pipeline.local.front import HttpFront
+    from pipeline.local.origins import directory_origin
     from pipeline.local.template import TemplateError
 
     root = Path(args.dir)

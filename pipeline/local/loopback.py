@@ -96,25 +96,3 @@ def guard_wsgi(app: WsgiApp) -> WsgiApp:
         return [body]
 
     return guarded
-
-
-def guarded_moto_server(ip_address: str, port: int) -> Any:
-    """moto's ``ThreadedMotoServer`` with :func:`guard_wsgi` in front of its application."""
-    from moto.moto_server import threaded_moto_server as tms
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
-
-    class GuardedMotoServer(tms.ThreadedMotoServer):
-        def _server_entry(self) -> None:  # as moto's, with the guard around the app
-            app = guard_wsgi(DomainDispatcherApplication(create_backend_app))
-            self._server = make_server(
-                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
-            )
-            self._server_ready_event.set()
-            self._server.serve_forever()
-
-    return GuardedMotoServer(ip_address=ip_address, port=port, verbose=False)

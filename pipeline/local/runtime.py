@@ -1,7 +1,8 @@
 """The embedded local runtime: moto plays S3, SQS, EventBridge, DynamoDB, Lambda and Step Functions.
 
-Every resource is created from ``template.yaml`` (see ``template.Stack``); executions run on moto's Step
-Functions interpreter, whose Lambda tasks reach our handlers in-process (``lambdas.InProcessLambdas``).
+Every resource is created from ``template.yaml`` (see ``template.Stack``) in moto as ``moto_stack.MotoStack``
+starts it (in-process, or a server on 127.0.0.1); executions run on moto's Step Functions interpreter,
+whose Lambda tasks reach our handlers in-process (``lambdas.InProcessLambdas``).
 This module plays the one part moto does not: the SQS -> Lambda event source mapping of the ingest
 function (poll, invoke with a real SQS batch event, delete what succeeded).
 """
@@ -19,33 +20,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
 
 import boto3
-from moto import mock_aws
 
 from pipeline import aws
-from pipeline.local import loopback, s3events, serial
+from pipeline.local import s3events, serial
 from pipeline.local.lambdas import FunctionSpec, InProcessLambdas
+from pipeline.local.moto_stack import MotoStack
 from pipeline.local.template import Stack
 
 STATE_MACHINE_ID = "ProcessAssetStateMachine"
 # How long a stopping runtime waits for running handlers once their ffmpeg children are ended.
 STOP_GRACE_S = 15.0
-MOTO_CONFIG: Any = {
-    "stepfunctions": {"execute_state_machine": True},
-    "lambda": {"use_docker": False},
-}
-
-
-def _reset_moto_backends() -> None:
-    """A stopped server's state must not leak into the next runtime in this process (mock_aws resets
-    on its own; the server mode uses the global backends directly)."""
-    from moto.core.base_backend import BackendDict
-    from moto.core.model_instances import reset_model_data
-
-    BackendDict.reset()
-    reset_model_data()
 
 
 def default_template() -> Path:
@@ -87,9 +73,7 @@ class LocalRuntime:
     lambdas: InProcessLambdas = field(init=False)
     mappings: list[EventSourceMapping] = field(default_factory=list)
     ingest_failures: list[IngestFailure] = field(default_factory=list)
-    _mock: Any = None
-    _server: Any = None
-    _config_patch: Any = None
+    _moto: MotoStack | None = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     endpoint_url: str | None = None
 
@@ -124,11 +108,13 @@ class LocalRuntime:
 
         _wiring.reset()
         _wiring.logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
-        if self.server_port is None:
-            self._mock = mock_aws(config=MOTO_CONFIG)
-            self._mock.start()
-        else:
-            self._start_server(self.server_port)
+        self._moto = MotoStack(self.server_port)
+        self._moto.start()
+        if self._moto.endpoint_url is not None:
+            # Clients (ours, Step Functions' own, the user's) use HTTP; the backends are this process's.
+            self.endpoint_url = self._moto.endpoint_url
+            self._set_env(self._moto.environment())
+            aws.reset_clients()
         serial.install()
         s3events.install()
         self.lambdas.install()
@@ -137,46 +123,16 @@ class LocalRuntime:
         self._create_functions()
         self._create_state_machine()
 
-    def _start_server(self, port: int) -> None:
-        """moto's ThreadedMotoServer in this process: its backends are the ones our in-process Lambda
-        invoke and S3 event patches act on. Clients (ours, Step Functions' own, the user's) use HTTP."""
-        from moto.core.config import default_user_config
-
-        self._config_patch = patch.dict(default_user_config, MOTO_CONFIG)
-        self._config_patch.start()
-        # Loopback Host and Origin only: any web page could otherwise read the signing key (moto's CORS).
-        self._server = loopback.guarded_moto_server("127.0.0.1", port)
-        self._server.start()
-        host, bound = self._server.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{bound}"
-        self._set_env(
-            {
-                aws.ENDPOINT_ENV: self.endpoint_url,
-                # moto's Step Functions interpreter calls Lambda at localhost:MOTO_PORT outside mock_aws.
-                "MOTO_PORT": str(bound),
-                # Signing needs credentials; the server accepts any.
-                "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID") or "testing",
-                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY") or "testing",
-            }
-        )
-        aws.reset_clients()
-
     def stop(self) -> None:
         # Executions in flight are abandoned, not finished: their state is this process's memory.
         self.lambdas.close(timeout=STOP_GRACE_S)
         self.lambdas.uninstall()
         s3events.uninstall()
         serial.uninstall()
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-            self._config_patch.stop()
-            self._config_patch = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
             self.endpoint_url = None
-            _reset_moto_backends()
         from pipeline.handlers import _wiring
 
         _wiring.reset()

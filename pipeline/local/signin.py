@@ -15,7 +15,8 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qs, quote
 
-from pipeline.local.front import Reply, Request, Route, lambda_route
+from pipeline.local.apigw import lambda_route
+from pipeline.local.http import Reply, Request, Route
 from pipeline.local.identity import JwtAuthorizer, LocalIdentity, authorize_event
 
 SESSION_HANDLER = "pipeline.handlers.session.handler"

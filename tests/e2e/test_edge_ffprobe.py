@@ -27,8 +27,10 @@ from pipeline.access.keypair import generate_private_key, key_id_for, public_key
 from pipeline.access.policy import course_policy
 from pipeline.access.signing import SignedPolicy, sign_policy
 from pipeline.cli.uploads import collect_uploads
-from pipeline.local.edge import Edge, EdgeConfig, directory_origin
+from pipeline.local.edge import Edge
+from pipeline.local.edge_config import EdgeConfig
 from pipeline.local.front import HttpFront
+from pipeline.local.origins import directory_origin
 from pipeline.local.run import run_uploads
 
 pytestmark = pytest.mark.slow

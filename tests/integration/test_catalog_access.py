@@ -18,8 +18,11 @@ from test_catalog_api import ADMIN, STACK, Api, catalog_on_moto, seed_intro
 
 from pipeline.catalog.http import CACHE_OK, CACHE_PRIVATE
 from pipeline.keys import asset_id_for
-from pipeline.local.edge import Edge, EdgeConfig
-from pipeline.local.front import HttpFront, Reply, Request, lambda_route
+from pipeline.local.apigw import lambda_route
+from pipeline.local.edge import Edge
+from pipeline.local.edge_config import EdgeConfig
+from pipeline.local.front import HttpFront
+from pipeline.local.http import Reply, Request
 from pipeline.local.identity import JwtAuthorizer, LocalIdentity
 from pipeline.local.operator_route import operator_handler
 

@@ -32,15 +32,12 @@ from pipeline.access.keypair import generate_private_key, key_id_for, public_key
 from pipeline.access.policy import CustomPolicy, course_policy
 from pipeline.access.signing import b64encode, sign, sign_policy
 from pipeline.content_types import content_type_for
-from pipeline.local.edge import (
-    Edge,
-    EdgeConfig,
-    OriginKind,
-    accepts_gzip,
-    bucket_origin,
-    directory_origin,
-)
-from pipeline.local.front import HttpFront, Reply, Request, json_reply
+from pipeline.local.compression import accepts_gzip
+from pipeline.local.edge import Edge
+from pipeline.local.edge_config import EdgeConfig, OriginKind
+from pipeline.local.front import HttpFront
+from pipeline.local.http import Reply, Request, json_reply
+from pipeline.local.origins import bucket_origin, directory_origin
 from pipeline.publish import IMMUTABLE, SHORT, cache_control_for
 
 REPO = Path(__file__).resolve().parents[2]

@@ -18,7 +18,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pipeline.local.front import HttpFront, Reply, Request, lambda_route, parse_range, s3_route
+from pipeline.local.apigw import lambda_route
+from pipeline.local.front import HttpFront
+from pipeline.local.http import Reply, Request, parse_range
+from pipeline.local.origins import s3_route
 
 REGION = "us-east-1"
 SITE = "site-bucket"

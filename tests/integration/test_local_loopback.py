@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.local.front import HttpFront, Reply, Request, json_reply
+from pipeline.local.front import HttpFront
+from pipeline.local.http import Reply, Request, json_reply
 from pipeline.local.loopback import host_allowed, origin_allowed
 from pipeline.local.runtime import LocalRuntime
 from tests.conftest import REPO

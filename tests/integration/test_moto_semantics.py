@@ -24,7 +24,7 @@ import pytest
 from moto import mock_aws
 
 from pipeline.local.lambdas import FunctionSpec, InProcessLambdas
-from pipeline.local.runtime import MOTO_CONFIG
+from pipeline.local.moto_stack import MOTO_CONFIG
 
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::123456789012:role/moto-semantics"

@@ -7,7 +7,7 @@ import hashlib
 import json
 import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -15,6 +15,9 @@ from pipeline.catalog.errors import CatalogUnavailableError, InvalidRequestError
 from pipeline.catalog.http import etag_matches, json_reply
 from pipeline.catalog.query import BY_STATUS, COURSES, CatalogQuery, decode_token, encode_token
 from pipeline.catalog.views import asset_view, course_entry_view
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 READ_SIDE = (
     "pipeline.catalog.errors",
@@ -157,9 +160,9 @@ class FakeDynamo:
 
 def test_unprocessed_batch_keys_are_asked_again_then_reported_as_unavailable() -> None:
     fake = FakeDynamo([course_record("a"), course_record("b")], busy=2)
-    courses = [course_entry_view(c) for c in CatalogQuery(fake, "t").courses().items]
+    courses = [course_entry_view(c) for c in CatalogQuery(cast("DynamoDBClient", fake), "t").courses().items]
     assert [c["cover"] for c in courses] == ["/courses/a/images/x/320.webp", "/courses/b/images/x/320.webp"]
     assert len(fake.batches) == 3 and fake.batches[0] == fake.batches[2]
 
     with pytest.raises(CatalogUnavailableError):
-        CatalogQuery(FakeDynamo([course_record("a")], busy=99), "t").courses()
+        CatalogQuery(cast("DynamoDBClient", FakeDynamo([course_record("a")], busy=99)), "t").courses()

@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.access.claims import ADMINS_GROUP
 from pipeline.catalog.http import OPERATOR_PREFIX
-from pipeline.local.edge import EdgeConfig
+from pipeline.local.edge_config import EdgeConfig
 from pipeline.local.template import load_template
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
