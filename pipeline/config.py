@@ -2,7 +2,10 @@
 
 Every environment variable the pipeline reads is named here and nowhere else; the same names are set by
 ``template.yaml`` (Globals and per-function Environment), which the local runtime also reads, so cloud and
-local configuration cannot drift.
+local configuration cannot drift. (The local runtime *sets* each function's template ``Environment``, as
+Lambda does, and restores the caller's; ``tests/unit/test_settings_home.py`` holds every other module to
+reading nothing.) Each function asks only for what it uses: ``settings()`` for the pipeline's functions,
+``catalog_table()`` for the catalog API, ``SessionSettings`` for the session API.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ class EncodeSettings:
     sprite_interval_s: float = 10.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> EncodeSettings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> EncodeSettings:
+        env = os.environ if env is None else env
         d = cls()
         encode = cls(
             ladder=env.get("HLS_LADDER", d.ladder),
@@ -161,6 +165,10 @@ class AwsSettings:
     region: str = "us-east-1"
     endpoint_url: str | None = None
     dax_endpoint: str | None = None
+    # Only whether the caller has credentials of its own, and the local stack's fill-ins otherwise (moto
+    # accepts any); the values are never logged.
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AwsSettings:
@@ -169,7 +177,23 @@ class AwsSettings:
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint_url=env.get(ENDPOINT_ENV) or None,
             dax_endpoint=env.get(DAX_ENDPOINT_ENV) or None,
+            access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+            secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
         )
+
+
+# The local runtime: another template.yaml than this checkout's, and the handlers' log level.
+TEMPLATE_ENV = "COURSEPIPE_TEMPLATE"
+
+
+def template_override(env: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if env is None else env
+    return env.get(TEMPLATE_ENV) or None
+
+
+def log_level(env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    return env.get("POWERTOOLS_LOG_LEVEL", "INFO")
 
 
 def hls_js_path(env: Mapping[str, str] | None = None) -> str | None:

@@ -72,7 +72,6 @@ def _options(est: argparse.ArgumentParser) -> None:
 
 
 def _estimate(args: argparse.Namespace) -> int:
-    import os
     from dataclasses import replace
 
     from pipeline.config import EncodeSettings
@@ -84,7 +83,7 @@ def _estimate(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise UsageError(f"{args.file}: no such file")
     try:
-        settings = EncodeSettings.from_env(os.environ)
+        settings = EncodeSettings.from_env()
         if args.chunk_seconds is not None:
             if args.chunk_seconds < settings.segment_s or args.chunk_seconds % settings.segment_s:
                 raise ValueError(

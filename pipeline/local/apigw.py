@@ -19,6 +19,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from pipeline.config import AwsSettings
 from pipeline.local.http import INTERNAL_ERROR, Reply, Request, Route, json_reply, print_traceback
 from pipeline.local.lambdas import Handler, LocalContext, load_handler
 
@@ -146,7 +147,7 @@ def lambda_route(
 ) -> Route:
     """A route that invokes ``handler`` (a callable, or a dotted path imported at the first request so
     the function's environment is in place) as API Gateway's Lambda proxy integration would."""
-    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = region or AwsSettings.from_env().region
     arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
     loaded: list[Handler] = [] if isinstance(handler, str) else [handler]
 

@@ -8,7 +8,6 @@ browser) reaches, and a stopped server's models are reset so they do not leak in
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 from unittest.mock import patch
@@ -16,6 +15,7 @@ from unittest.mock import patch
 from moto import mock_aws
 
 from pipeline import aws
+from pipeline.config import AwsSettings
 from pipeline.local.loopback import guard_wsgi
 
 MOTO_CONFIG: Any = {
@@ -88,13 +88,14 @@ class MotoStack:
         """What this process's clients need to reach the server (nothing in-process: mock_aws patches)."""
         if self.endpoint_url is None or self.port is None:
             return {}
+        creds = AwsSettings.from_env()
         return {
             aws.ENDPOINT_ENV: self.endpoint_url,
             # moto's Step Functions interpreter calls Lambda at localhost:MOTO_PORT outside mock_aws.
             "MOTO_PORT": str(self.port),
             # Signing needs credentials; the server accepts any.
-            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID") or "testing",
-            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY") or "testing",
+            "AWS_ACCESS_KEY_ID": creds.access_key_id or "testing",
+            "AWS_SECRET_ACCESS_KEY": creds.secret_access_key or "testing",
         }
 
     def stop(self) -> None:

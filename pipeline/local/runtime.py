@@ -23,7 +23,7 @@ from typing import Any
 
 import boto3
 
-from pipeline import aws
+from pipeline import aws, config
 from pipeline.local import s3events, serial
 from pipeline.local.lambdas import FunctionSpec, InProcessLambdas
 from pipeline.local.moto_stack import MotoStack
@@ -36,7 +36,7 @@ STOP_GRACE_S = 15.0
 
 def default_template() -> Path:
     """template.yaml of this checkout (override with COURSEPIPE_TEMPLATE)."""
-    env = os.environ.get("COURSEPIPE_TEMPLATE")
+    env = config.template_override()
     path = Path(env) if env else Path(__file__).resolve().parents[2] / "template.yaml"
     if not path.is_file():
         raise FileNotFoundError(
@@ -107,7 +107,7 @@ class LocalRuntime:
         from pipeline.handlers import _wiring
 
         _wiring.reset()
-        _wiring.logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
+        _wiring.logger.setLevel(config.log_level())
         self._moto = MotoStack(self.server_port)
         self._moto.start()
         if self._moto.endpoint_url is not None:

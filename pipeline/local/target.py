@@ -8,14 +8,13 @@ profile).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from pipeline.aws import ENDPOINT_ENV
+from pipeline.config import AwsSettings
 from pipeline.local.template import REGION, Stack
 
 DEFAULT_AWS_PORT = 4566
@@ -42,7 +41,7 @@ class StackTarget:
         return self.endpoint_url is not None
 
     def session(self) -> boto3.session.Session:
-        if self.local and not (os.environ.get("AWS_ACCESS_KEY_ID") or self.profile):
+        if self.local and not (AwsSettings.from_env().access_key_id or self.profile):
             return boto3.session.Session(
                 region_name=self.region,
                 aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
@@ -101,7 +100,7 @@ def resolve_target(
         state_machine_arn=local.arn(STATE_MACHINE_ID),
         catalog_table=local.physical_name("CatalogTable"),
         region=region or local.region,
-        endpoint_url=endpoint or os.environ.get(ENDPOINT_ENV) or DEFAULT_ENDPOINT,
+        endpoint_url=endpoint or AwsSettings.from_env().endpoint_url or DEFAULT_ENDPOINT,
         profile=profile,
     )
 
