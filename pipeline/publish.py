@@ -7,11 +7,15 @@ new one no longer references pruned.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import layout
-from pipeline.storage import ObjectStore
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from pipeline.storage import ObjectStore
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=60"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from pipeline.catalog.events import EventPublisher
-from pipeline.catalog.model import Catalog
-from pipeline.config import Settings
-from pipeline.storage import ObjectStore
+if TYPE_CHECKING:
+    from pipeline.catalog.events import EventPublisher
+    from pipeline.catalog.model import Catalog
+    from pipeline.config import Settings
+    from pipeline.storage import ObjectStore
 
 
 class ExecutionStarter(Protocol):

@@ -6,10 +6,7 @@ knows S3. Writes always carry an explicit Content-Type (see ``content_types``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -18,6 +15,10 @@ from pipeline.content_types import content_type_for
 from pipeline.errors import SourceNotFoundError
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; Lambda has only boto3
+    from collections.abc import Iterable, Iterator
+    from datetime import datetime
+    from pathlib import Path
+
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 

@@ -8,10 +8,12 @@ API JWT authorizer checks scopes, not groups, so routes limited to a group check
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 GROUPS_CLAIM = "cognito:groups"
 ADMINS_GROUP = "admins"

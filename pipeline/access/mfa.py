@@ -16,11 +16,13 @@ withheld claim only turns a bare 403 into a message that says what to do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.access.claims import ADMINS_GROUP, GROUPS_CLAIM, WITHHELD_CLAIM
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 MFA_REQUIRED_GROUPS = frozenset({ADMINS_GROUP})
 """Groups whose rights need an account with MFA."""

@@ -13,13 +13,15 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from pipeline.access.policy import CustomPolicy
+if TYPE_CHECKING:
+    from pipeline.access.policy import CustomPolicy
 
 KEY_BITS = 2048
 _KEY_PAIR_ID_RE = re.compile(r"[A-Za-z0-9]{1,128}")

@@ -29,11 +29,10 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -47,6 +46,9 @@ from pipeline.access.cookies import (
 )
 from pipeline.access.policy import canned_policy_json
 from pipeline.access.signing import HashAlgorithm, b64decode, load_public_key, verify_signature
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 SIGNED_URL_PARAMS = frozenset({"Expires", "Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm"})
 _EPOCH_RE = re.compile(r"[0-9]{1,11}")  # up to year 5138: a datetime can hold it

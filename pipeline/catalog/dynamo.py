@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePosixPath
@@ -38,6 +37,8 @@ from pipeline.catalog.model import (
 from pipeline.errors import PipelineError
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; Lambda has only boto3
+    from collections.abc import Iterable
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _ser = TypeSerializer()

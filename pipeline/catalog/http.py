@@ -40,9 +40,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.catalog import views
 from pipeline.catalog.errors import (
@@ -53,6 +52,9 @@ from pipeline.catalog.errors import (
 )
 from pipeline.catalog.model import AssetStatus
 from pipeline.catalog.query import DEFAULT_LIMIT, MAX_LIMIT, CatalogQuery, check_course_id
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 CONTENT_TYPE = "application/json; charset=utf-8"
 CACHE_OK = "public, max-age=10, s-maxage=30, stale-while-revalidate=30"

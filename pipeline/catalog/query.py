@@ -20,7 +20,6 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -36,6 +35,8 @@ from pipeline.catalog.model import (
 from pipeline.keys import COURSE_ID_RE, asset_id_for
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; Lambda has only boto3 (DAX speaks the same API)
+    from collections.abc import Iterator, Mapping
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
 DEFAULT_LIMIT = 25

@@ -56,14 +56,16 @@ fails (the pipeline only replaces them on success); a DELETED asset has none. Le
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pipeline import layout
 from pipeline.catalog.model import AssetStatus
 from pipeline.catalog.query import CourseEntry, CourseItems, cover_path
 from pipeline.keys import INGEST_PREFIX, asset_id_for
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 NO_MANIFEST = "NO_MANIFEST"
 MISSING = "MISSING"

@@ -7,10 +7,13 @@ other; the order below is the order ``coursepipe --help`` lists the commands in.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pipeline.cli import access, edge, estimate, process, stack
 from pipeline.cli.registry import Registry
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 COMMAND_MODULES = (process, estimate, stack, access, edge)
 

@@ -12,19 +12,21 @@ such DIR, port in use, an unreadable key pair or template).
 
 from __future__ import annotations
 
-import argparse
 import errno
 import shlex
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.cli.console import write_json
 from pipeline.cli.defaults import DEFAULT_EDGE_PORT, DEFAULT_KEY_DIR, DEFAULT_OUT
 from pipeline.cli.registry import Command, Registry
 from pipeline.cli.status import ExitStatus, UsageError
+
+if TYPE_CHECKING:
+    import argparse
 
 CORS_PARAMETER = "CorsAllowedOrigins"
 

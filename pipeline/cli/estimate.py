@@ -8,7 +8,6 @@ JSON), 2 on usage errors.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,8 @@ from pipeline.cli.registry import Command, Registry
 from pipeline.cli.status import ExitStatus, UsageError
 
 if TYPE_CHECKING:
+    import argparse
+
     from pipeline.config import EncodeSettings
     from pipeline.media.cost import Estimate, PricingInputs
     from pipeline.media.plan import EncodePlan

@@ -9,7 +9,6 @@ sample course.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,8 @@ from pipeline.cli.status import ExitStatus
 from pipeline.cli.uploads import collect_uploads
 
 if TYPE_CHECKING:
+    import argparse
+
     from pipeline.local.run import RunReport
 
 

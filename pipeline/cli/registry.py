@@ -7,12 +7,15 @@ function that runs it; the registry owns the one place usage errors become ``Exi
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipeline.cli.console import print_error
 from pipeline.cli.status import ExitStatus, UsageError
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Iterator
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,12 @@ exit 0.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -37,6 +35,11 @@ from pipeline.cli.status import ExitStatus
 from pipeline.cli.uploads import collect_uploads
 from pipeline.keys import COURSE_ID_RE
 from pipeline.local.target import DEFAULT_AWS_PORT, StackTarget, TargetError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from rich.console import Console
 
 ENROLL_ROLES = ("learner", "author")
 

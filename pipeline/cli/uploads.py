@@ -3,12 +3,14 @@ so both key a course's files the same way."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.cli.status import UsageError
 from pipeline.keys import COURSE_ID_RE, INGEST_PREFIX
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def collect_uploads(paths: Sequence[str], course_id: str) -> list[Any]:

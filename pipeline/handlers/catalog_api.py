@@ -21,12 +21,10 @@ HTTP requests there and hands the refusals to their replies.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline import aws
 from pipeline.access.claims import ADMINS_GROUP, NotInGroupError, NotSignedInError, require_group
@@ -44,6 +42,10 @@ from pipeline.catalog.http import REFUSALS as CATALOG_REFUSALS
 from pipeline.catalog.query import CatalogQuery
 from pipeline.config import catalog_table
 from pipeline.handlers._wiring import logger, tracer
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 app = APIGatewayHttpResolver()
 

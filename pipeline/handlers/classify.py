@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from pipeline.handlers._wiring import logger, services, tracer
 from pipeline.steps import ClassifyInput, parse, reply
 from pipeline.usecases.classify import classify_asset
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @logger.inject_lambda_context

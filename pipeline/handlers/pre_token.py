@@ -8,13 +8,14 @@ than failing the sign-in: the learner-facing part of an operator's account keeps
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from pipeline import aws
 from pipeline.access.mfa import needs_mfa_check, token_groups, v2_response
 from pipeline.handlers._wiring import logger, tracer
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 def _mfa_methods(pool_id: str, username: str) -> list[str] | None:

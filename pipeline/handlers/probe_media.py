@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from pipeline.handlers._wiring import logger, services, tracer
 from pipeline.steps import AssetInput, parse, reply
 from pipeline.usecases.video import probe_media
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @logger.inject_lambda_context

@@ -15,11 +15,10 @@ import json
 import re
 import time
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, event_source
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline import aws
 from pipeline.access.cookies import (
@@ -35,6 +34,9 @@ from pipeline.config import SessionSettings
 from pipeline.handlers._wiring import logger, services, tracer
 from pipeline.keys import COURSE_ID_RE
 from pipeline.usecases.session import BadCourseIdError, NotEnrolledError, NotSignedInError, open_session
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 SESSION_PATH = re.compile(r"/auth/courses/([^/]+)/session/?$")
 STATUS = {

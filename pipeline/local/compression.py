@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from pipeline.local.http import Reply, Request, without
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 COMPRESS_MIN_BYTES = 1_000
 COMPRESS_MAX_BYTES = 10_000_000

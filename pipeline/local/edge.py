@@ -37,9 +37,8 @@ Not emulated: caching, ``ViewerProtocolPolicy`` (the local edge is plain HTTP), 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.access.cookies import parse_cookie_header
 from pipeline.access.policy import check_media_domain
@@ -47,6 +46,9 @@ from pipeline.access.verify import PublicKeyLike, load_key_group, verify_request
 from pipeline.local.compression import compressed
 from pipeline.local.edge_config import Behaviour, EdgeConfig, OriginKind, ResponseHeadersPolicy
 from pipeline.local.http import Reply, Request, Route, decoded_path, json_reply, text_reply, without
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 # EdgeConfig and directory_origin too: ``coursepipe serve`` (pipeline/cli_edge.py) imports them from here.
 __all__ = ["EDGE_NAME", "METHOD_NOT_ALLOWED", "Edge"]

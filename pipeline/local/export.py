@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.catalog.dynamo import DynamoCatalog
-from pipeline.local.runtime import LocalRuntime
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipeline.local.runtime import LocalRuntime
 
 
 def _json_default(value: Any) -> Any:

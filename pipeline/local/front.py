@@ -16,13 +16,15 @@ import contextlib
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pipeline.local.http import INTERNAL_ERROR, NOT_FOUND, Reply, Request, Route, json_reply, print_traceback
 from pipeline.local.loopback import refusal
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 

@@ -20,7 +20,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -31,7 +31,9 @@ from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from pipeline.access.claims import GROUPS_CLAIM, groups_of
 from pipeline.access.mfa import MFA_REQUIRED_GROUPS, apply_v2_response
 from pipeline.local.lambdas import LocalContext, load_handler
-from pipeline.local.template import Stack
+
+if TYPE_CHECKING:
+    from pipeline.local.template import Stack
 
 PreTokenTrigger = Callable[[dict[str, Any]], dict[str, Any]]
 """Runs the pool's pre token generation function: its V2_0 event in, the event with its response out."""

@@ -8,8 +8,7 @@ browser) reaches, and a stopped server's models are reset so they do not leak in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
 from moto import mock_aws
@@ -17,6 +16,9 @@ from moto import mock_aws
 from pipeline import aws
 from pipeline.config import AwsSettings
 from pipeline.local.loopback import guard_wsgi
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 MOTO_CONFIG: Any = {
     "stepfunctions": {"execute_state_machine": True},

@@ -9,12 +9,14 @@ group exactly as it does behind API Gateway. Learner routes carry no authorizer 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.catalog.http import OPERATOR_PREFIX
 from pipeline.local.identity import JwtAuthorizer, authorize_event
 from pipeline.local.lambdas import Handler, load_handler
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def is_operator_path(path: str) -> bool:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
@@ -31,6 +29,10 @@ from pipeline.local.http import (
     text_reply,
 )
 from pipeline.publish import cache_control_for
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
 
 NOT_FOUND_TEXT = "Not Found\n"
 METHOD_NOT_ALLOWED = "Method Not Allowed\n"

@@ -12,12 +12,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.executions import current_state
 from pipeline.keys import execution_name
 from pipeline.local.run import Upload, upload_wave
-from pipeline.local.target import StackTarget
+
+if TYPE_CHECKING:
+    from pipeline.local.target import StackTarget
 
 Progress = Callable[[str, str, float], None]
 # How long an upload may wait for its execution to appear (the ingest queue is polled every ~0.5 s

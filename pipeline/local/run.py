@@ -8,8 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.catalog.dynamo import DynamoCatalog
 from pipeline.executions import current_state
@@ -17,6 +16,9 @@ from pipeline.keys import execution_name
 from pipeline.kinds import kind_by_name
 from pipeline.local.export import export_run
 from pipeline.local.runtime import LocalRuntime
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 Progress = Callable[[str, str, float], None]
 

@@ -16,10 +16,9 @@ import logging
 import os
 import time
 import zipfile
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -28,6 +27,9 @@ from pipeline.local import s3events, serial
 from pipeline.local.lambdas import FunctionSpec, InProcessLambdas
 from pipeline.local.moto_stack import MotoStack
 from pipeline.local.template import Stack
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 STATE_MACHINE_ID = "ProcessAssetStateMachine"
 # How long a stopping runtime waits for running handlers once their ffmpeg children are ended.

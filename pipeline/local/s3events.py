@@ -31,13 +31,15 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
 from moto.s3 import notifications
 from moto.s3.models import S3Backend
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shutil
 from importlib import resources
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ffmpeg
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SAMPLE_COURSE_ID = "intro-to-pipelines"
 SAMPLE_VIDEO = "media/welcome.mp4"

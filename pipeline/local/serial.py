@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _installed: list[tuple[type[Any], str, Any]] = []
 _guard = threading.Lock()

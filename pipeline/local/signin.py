@@ -10,14 +10,16 @@ two steps themselves, signing in with SRP.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
 from pipeline.local.apigw import lambda_route
 from pipeline.local.http import Reply, Request, Route
 from pipeline.local.identity import JwtAuthorizer, LocalIdentity, authorize_event
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SESSION_HANDLER = "pipeline.handlers.session.handler"
 VIEWER_HOST_HEADER = "x-viewer-host"

@@ -9,13 +9,15 @@ profile).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from pipeline.config import AwsSettings
 from pipeline.local.template import REGION, Stack
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_AWS_PORT = 4566
 DEFAULT_ENDPOINT = f"http://127.0.0.1:{DEFAULT_AWS_PORT}"

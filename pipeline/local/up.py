@@ -15,24 +15,27 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.access.keypair import ensure_key_pair
 from pipeline.local.apigw import lambda_route
 from pipeline.local.edge import Edge
 from pipeline.local.edge_config import EdgeConfig
 from pipeline.local.front import HttpFront
-from pipeline.local.http import Reply, Request
 from pipeline.local.identity import LocalIdentity
-from pipeline.local.lambdas import FunctionSpec
 from pipeline.local.operator_route import operator_handler
 from pipeline.local.origins import bucket_origin
 from pipeline.local.runtime import LocalRuntime
 from pipeline.local.signin import dev_sign_in_route, session_route
 from pipeline.local.target import DEFAULT_AWS_PORT
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pipeline.local.http import Reply, Request
+    from pipeline.local.lambdas import FunctionSpec
 
 DEFAULT_HTTP_PORT = 8080
 POLL_IDLE_S = 0.5

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ffmpeg
 
 from pipeline.errors import InvalidMediaError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # ffmpeg prefixes lines with "[mov,mp4,m4a @ 0x55d...]": noise to an author, and it changes every run.
 _CONTEXT_PREFIX = re.compile(r"\[[^\]]*@ 0x[0-9a-f]+\]\s*")

@@ -10,13 +10,16 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.config import EncodeSettings
 from pipeline.errors import InvalidMediaError
 from pipeline.media.encode import AudioManifest, ChunkManifest, encode_audio, encode_chunk
 from pipeline.media.package import MASTER, Package, package
 from pipeline.media.plan import EncodePlan, make_plan
-from pipeline.media.probe import ProbeResult
+
+if TYPE_CHECKING:
+    from pipeline.media.probe import ProbeResult
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,17 @@ turn the picture upright, and never upscale.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps
 
 from pipeline.config import MediaLimits
 from pipeline.errors import InvalidMediaError, MediaTooLargeError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 # libwebp cannot encode a side longer than this.
 WEBP_MAX_SIDE = 16383

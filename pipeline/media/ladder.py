@@ -11,9 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from pipeline.errors import InvalidMediaError
-from pipeline.media.probe import ProbeResult
+
+if TYPE_CHECKING:
+    from pipeline.media.probe import ProbeResult
 
 # Standard rates a camera or screen recorder means when its stream says 29.97-ish or 59.9-ish.
 _STANDARD_RATES = tuple(

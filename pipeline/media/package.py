@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from pipeline.media.encode import AUDIO_DIR, AudioManifest, ChunkManifest, EncoderOutputError, SegmentInfo
-from pipeline.media.plan import EncodeJob
+
+if TYPE_CHECKING:
+    from pipeline.media.plan import EncodeJob
 
 MASTER = "master.m3u8"
 MEDIA_PLAYLIST = "index.m3u8"

@@ -16,11 +16,13 @@ import hashlib
 import math
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.config import EncodeSettings
 from pipeline.media.ladder import Rung, output_fps, parse_ladder, rungs_for
-from pipeline.media.probe import ProbeResult
+
+if TYPE_CHECKING:
+    from pipeline.config import EncodeSettings
+    from pipeline.media.probe import ProbeResult
 
 # Every output timestamp is shifted by this much: with B-frames the first decode timestamp is a few frames
 # before zero, and the TS muxer would shift the first chunk (only) to make it positive — a seam of two

@@ -13,8 +13,8 @@ single keyframe) is the start of the video decoded frame by frame, at most ``_EX
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ffmpeg
 from PIL import Image, ImageFilter, ImageStat
@@ -22,7 +22,11 @@ from PIL import Image, ImageFilter, ImageStat
 from pipeline import layout
 from pipeline.errors import InvalidMediaError
 from pipeline.media.ffmpeg_tools import input_url, run
-from pipeline.media.probe import ProbeResult
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pipeline.media.probe import ProbeResult
 
 # Spread over the lecture, away from the intro and the outro, which are the likeliest to be black or blank.
 CANDIDATE_POSITIONS = (0.1, 0.2, 0.35, 0.5, 0.65, 0.8)

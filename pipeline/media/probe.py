@@ -7,16 +7,18 @@ that is broken or over a limit is rejected here with a message its author can ac
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ffmpeg
 
 from pipeline.config import MediaLimits
 from pipeline.errors import InvalidMediaError, MediaTooLargeError, UnsupportedMediaError
 from pipeline.media.ffmpeg_tools import as_float, as_int, input_url, parse_rate, stderr_excerpt
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
 
 # Demuxers that only reference media elsewhere (SSRF risk) rather than contain it.
 _PLAYLIST_FORMATS = frozenset({"hls", "dash", "concat", "ffconcat"})

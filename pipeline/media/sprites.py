@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ffmpeg
 from PIL import Image
@@ -27,7 +28,9 @@ from PIL import Image
 from pipeline import layout
 from pipeline.errors import InvalidMediaError
 from pipeline.media.ffmpeg_tools import input_url, run
-from pipeline.media.probe import ProbeResult
+
+if TYPE_CHECKING:
+    from pipeline.media.probe import ProbeResult
 
 VTT_NAME = layout.SPRITE_VTT
 SHEET_QUALITY = 70

@@ -9,7 +9,10 @@ encode of a short one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PACKET = 188
 _SYNC = 0x47

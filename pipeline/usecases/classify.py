@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.catalog.model import SourceRef
 from pipeline.errors import MediaTooLargeError, SourceNotFoundError
 from pipeline.keys import parse_key
 from pipeline.media.sniff import sniff_kind
-from pipeline.services import Services
 from pipeline.steps import AssetInfo
+
+if TYPE_CHECKING:
+    from pipeline.catalog.model import SourceRef
+    from pipeline.services import Services
 
 SNIFF_BYTES = 64 * 1024
 

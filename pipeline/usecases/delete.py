@@ -12,16 +12,20 @@ the removal. (Not a timestamp filter: S3's ``LastModified`` has one-second resol
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pipeline import layout
 from pipeline.catalog.events import asset_event
 from pipeline.catalog.model import AssetStatus, SourceRef
 from pipeline.errors import UnsafeKeyError
 from pipeline.keys import parse_key
 from pipeline.kinds import kind_by_name
-from pipeline.services import Services
 from pipeline.steps import Deletion, Unpublished
 from pipeline.usecases.lifecycles import lifecycle_for
 from pipeline.usecases.removal import published_keys, still_deleted_by
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 
 def kind_of(path: str, recorded: str | None) -> str:

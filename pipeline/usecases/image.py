@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pipeline import layout
 from pipeline.catalog.details import Details, ImageVariant
-from pipeline.catalog.model import SourceRef
 from pipeline.keys import parse_key
 from pipeline.media.images import make_variants
 from pipeline.publish import publish_tree
-from pipeline.services import Services
 from pipeline.steps import Outputs
 from pipeline.usecases.workspace import workspace
+
+if TYPE_CHECKING:
+    from pipeline.catalog.model import SourceRef
+    from pipeline.services import Services
 
 
 def make_image_variants(source: SourceRef, services: Services) -> Outputs:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.catalog.model import Catalog, Claim, SourceRef
 from pipeline.errors import MalformedEventError, UnsafeKeyError
 from pipeline.keys import decode_event_key, execution_name, parse_key
-from pipeline.services import ExecutionStarter
-from pipeline.storage import ObjectStore
+
+if TYPE_CHECKING:
+    from pipeline.services import ExecutionStarter
+    from pipeline.storage import ObjectStore
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,18 @@ the one place that composes them. A new kind adds its row here (and its extensio
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipeline import layout
-from pipeline.keys import AssetKey
-from pipeline.services import Services
-from pipeline.steps import ExecutionState
 from pipeline.usecases import text, video
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pipeline.keys import AssetKey
+    from pipeline.services import Services
+    from pipeline.steps import ExecutionState
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pipeline.catalog.details import merge
 from pipeline.catalog.events import asset_event, course_event
 from pipeline.catalog.model import AssetStatus
 from pipeline.errors import StepContractError, UnsafeKeyError
 from pipeline.keys import AssetKey, asset_id_for, parse_key
-from pipeline.services import Services
 from pipeline.steps import CaughtError, ExecutionState, FailureRecorded, Recorded
 from pipeline.usecases.lifecycles import lifecycle_for
 from pipeline.usecases.removal import remove_stale_outputs
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 MAX_MESSAGE = 1000
 
@@ -30,7 +32,7 @@ def record_asset(state: ExecutionState, services: Services, execution_arn: str |
         details["probe"] = dict(state.probe.to_dict())
     course_id, asset_id, kind = info.course_id, info.asset_id, info.kind
     written = services.catalog.record_published(
-        course_id, asset_id, source, kind, outputs, cast(dict[str, Any], details)
+        course_id, asset_id, source, kind, outputs, cast("dict[str, Any]", details)
     )
     if not written:
         # A newer upload or a deletion of this path is recorded. If it was a deletion, what this
@@ -58,7 +60,7 @@ def record_asset(state: ExecutionState, services: Services, execution_arn: str |
             "CoursePublished",
             course_event(
                 course_id=course_id,
-                course=cast(dict[str, Any], course),
+                course=cast("dict[str, Any]", course),
                 index=outputs[0] if outputs else None,
                 source=source,
                 execution_arn=execution_arn,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pipeline.catalog.model import AssetStatus, SourceRef, normalize_sequencer
-from pipeline.keys import AssetKey
-from pipeline.services import Services
 from pipeline.usecases.lifecycles import LIFECYCLES, lifecycle_for
+
+if TYPE_CHECKING:
+    from pipeline.keys import AssetKey
+    from pipeline.services import Services
 
 
 def published_keys(services: Services, asset: AssetKey, kind: str) -> list[str]:

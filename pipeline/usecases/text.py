@@ -15,17 +15,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from pipeline import layout
 from pipeline.catalog.details import CourseDetails, Details, LessonDetails
-from pipeline.catalog.model import SourceRef
 from pipeline.errors import LessonError, ManifestError, PipelineError
 from pipeline.keys import AssetKey, asset_id_for, parse_key
 from pipeline.kinds import kind_by_name
 from pipeline.publish import IMMUTABLE, SHORT
-from pipeline.services import Services
 from pipeline.steps import Outputs
 from pipeline.text.lesson import RenderedLesson, render_lesson
 from pipeline.text.links import Resolver, Target, TargetKind
@@ -39,6 +37,10 @@ from pipeline.text.page import (
     render_page,
     site_assets,
 )
+
+if TYPE_CHECKING:
+    from pipeline.catalog.model import SourceRef
+    from pipeline.services import Services
 
 LESSON_DIR = posixpath.dirname(layout.lesson_page("x"))
 _READ_THREADS = 8

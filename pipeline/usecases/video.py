@@ -12,11 +12,10 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline import layout
 from pipeline.catalog.details import Details, HlsDetails, SpriteDetails
-from pipeline.catalog.model import SourceRef
 from pipeline.keys import AssetKey, parse_key
 from pipeline.media.encode import AudioManifest, ChunkManifest, encode_audio, encode_chunk
 from pipeline.media.hls import check_complete
@@ -26,9 +25,12 @@ from pipeline.media.poster import make_poster
 from pipeline.media.probe import ProbeResult, probe
 from pipeline.media.sprites import make_sprites
 from pipeline.publish import IMMUTABLE, SHORT, publish_tree
-from pipeline.services import Services
 from pipeline.steps import AssetInfo, AudioDone, ChunkDone, ExecutionState, Outputs
 from pipeline.usecases.workspace import workspace
+
+if TYPE_CHECKING:
+    from pipeline.catalog.model import SourceRef
+    from pipeline.services import Services
 
 _UPLOAD_THREADS = 8
 _COPY_THREADS = 16

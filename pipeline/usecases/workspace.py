@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from pipeline.catalog.model import SourceRef
-from pipeline.services import Services
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pipeline.catalog.model import SourceRef
+    from pipeline.services import Services
 
 
 @dataclass(frozen=True)
