@@ -67,6 +67,12 @@ class JwtAuthorizer:
     pre_token: PreTokenTrigger | None = None
 
     def claims(self, authorization: str | None, now: float | None = None) -> dict[str, Any]:
+        claims = self._verified(authorization)
+        self._check(claims, time.time() if now is None else now)
+        return claims if self.pre_token is None else self._triggered(claims)
+
+    def _verified(self, authorization: str | None) -> dict[str, Any]:
+        """The payload of a well-formed RS256 JWT signed by a key of the pool's JWKS."""
         token = (authorization or "").removeprefix("Bearer ").strip()
         parts = token.split(".")
         if len(parts) != 3:
@@ -91,11 +97,14 @@ class JwtAuthorizer:
             public.verify(signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature as exc:
             raise TokenError("the token's signature does not verify") from exc
+        return claims
+
+    def _check(self, claims: dict[str, Any], moment: float) -> None:
+        """Issuer, audience, validity window and token use, as the authorizer checks them."""
         if claims.get("iss") != self.issuer:
             raise TokenError("the token is from another user pool")
         if self.audience not in (claims.get("aud"), claims.get("client_id")):
             raise TokenError("the token is for another client")
-        moment = time.time() if now is None else now
         # NumericDate (RFC 7519): a JSON number. float("inf"), float("nan") and "1e99" strings are not times.
         expires, not_before = claims.get("exp"), claims.get("nbf", 0)
         for value in (expires, not_before):
@@ -108,7 +117,6 @@ class JwtAuthorizer:
             raise TokenError("the token is not valid yet")
         if claims.get("token_use") not in ("id", "access"):
             raise TokenError("not a Cognito ID or access token")
-        return claims if self.pre_token is None else self._triggered(claims)
 
     def _triggered(self, claims: dict[str, Any]) -> dict[str, Any]:
         """The claims as Cognito would have written them with the pool's pre token generation trigger."""
