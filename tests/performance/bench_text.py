@@ -1,4 +1,4 @@
-"""Benchmark: Markdown lessons to sanitized HTML fragments (``pipeline/text/lesson.py``).
+"""Benchmark: Markdown lessons to sanitized HTML fragments (``pipeline/text/lesson/``).
 
     python tests/performance/bench_text.py [--runs 5] [--lessons 300] [--seed 1] [--json]
 
@@ -39,8 +39,8 @@ import markdown  # noqa: E402
 import nh3  # noqa: E402
 from markdown.extensions import codehilite  # noqa: E402
 
-from pipeline.text import lesson as lesson_module  # noqa: E402
 from pipeline.text.lesson import RenderedLesson, render_lesson  # noqa: E402
+from pipeline.text.lesson import sanitize as sanitize_module  # noqa: E402
 from pipeline.text.links import Target  # noqa: E402
 
 _VOCABULARY = (
@@ -220,9 +220,9 @@ class _TimedCleaner:
 
 @contextmanager
 def timed_parts(split: Split) -> Iterator[None]:
-    """Wrap Markdown.convert, CodeHilite.hilite and the nh3 calls of lesson.py (this process only)."""
+    """Wrap Markdown.convert, CodeHilite.hilite and the renderer's nh3 calls (this process only)."""
     convert, hilite = markdown.Markdown.convert, codehilite.CodeHilite.hilite
-    make_cleaner, clean = lesson_module._cleaner, nh3.clean
+    make_cleaner, clean = sanitize_module._cleaner, nh3.clean
 
     def timed(part: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -236,14 +236,14 @@ def timed_parts(split: Split) -> Iterator[None]:
 
     markdown.Markdown.convert = timed("markdown", convert)
     codehilite.CodeHilite.hilite = timed("pygments", hilite)
-    lesson_module._cleaner = lambda *a, **k: _TimedCleaner(make_cleaner(*a, **k), split)  # type: ignore[assignment]
+    sanitize_module._cleaner = lambda *a, **k: _TimedCleaner(make_cleaner(*a, **k), split)  # type: ignore[assignment]
     nh3.clean = timed("nh3", clean)
     try:
         yield
     finally:
         markdown.Markdown.convert = convert
         codehilite.CodeHilite.hilite = hilite
-        lesson_module._cleaner = make_cleaner
+        sanitize_module._cleaner = make_cleaner
         nh3.clean = clean
 
 

@@ -9,7 +9,8 @@ from pipeline.errors import LessonError
 from pipeline.text.lesson import RenderedLesson, render_lesson
 from pipeline.text.links import Target
 from pipeline.text.manifest import parse_manifest
-from pipeline.text.player import player_html, safe_url
+from pipeline.text.player import player_html
+from pipeline.text.urls import safe_url
 
 RICH = """\
 # Encoding basics

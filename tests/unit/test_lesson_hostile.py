@@ -14,9 +14,10 @@ import pytest
 
 from pipeline.errors import LessonError, LessonRenderError
 from pipeline.text import fences
-from pipeline.text.lesson import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, RenderedLesson, render_lesson
+from pipeline.text.lesson import RenderedLesson, render_lesson
+from pipeline.text.lesson.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 from pipeline.text.links import Target
-from pipeline.text.player import safe_url
+from pipeline.text.urls import safe_url
 
 SENTINEL = "<strong>bold</strong>"
 # Attributes the sanitizer itself sets: rel on links, loading/decoding on images.
