@@ -10,10 +10,12 @@ import json
 import math
 import re
 import subprocess
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import m3u8
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def ffprobe_json(path: Path, *args: str) -> dict[str, Any]:

@@ -4,8 +4,11 @@ to a file of the export (or be an anchor on its target page)."""
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _URL_ATTRS = {"href", "src", "poster", "data-hls-src"}
 

@@ -8,8 +8,10 @@ import socket
 import subprocess
 import sys
 import threading
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def free_port() -> int:

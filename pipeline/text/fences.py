@@ -22,19 +22,21 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import cache
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markdown.extensions.attr_list import get_attrs_and_remainder
 from markdown.extensions.codehilite import parse_hl_lines
 from markdown.util import parseBoolValue
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexer import Lexer
 from pygments.lexers import find_lexer_class_by_name
 from pygments.lexers.special import TextLexer
 from pygments.util import ClassNotFound
 
 from pipeline.errors import LessonError
+
+if TYPE_CHECKING:
+    from pygments.lexer import Lexer
 
 MAX_CODE_BLOCKS = 1_000
 MAX_UNCLOSED_FENCES = 50  # an opening fence nothing closes is shown as text: 50 of them are a mistake

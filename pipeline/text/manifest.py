@@ -10,13 +10,15 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from pipeline.errors import ManifestError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MAX_MANIFEST_BYTES = 256 * 1024
 MAX_PATH_BYTES = 512

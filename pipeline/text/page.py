@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 from importlib.resources import files
 from pathlib import Path
 from string import Template
+from typing import TYPE_CHECKING
 
 from pygments.formatters import HtmlFormatter
 
 from pipeline.config import HLS_JS_PATH_ENV, hls_js_path
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 LIGHT_CODE_STYLE = "default"
 DARK_CODE_STYLE = "github-dark"

@@ -11,9 +11,12 @@ so every value here is checked and escaped on its own: URLs come from a resolver
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
-from pipeline.text.links import Target
 from pipeline.text.urls import safe_url
+
+if TYPE_CHECKING:
+    from pipeline.text.links import Target
 
 PLAYABLE_KINDS = frozenset({"video", "audio"})
 HLS_TYPE = "application/vnd.apple.mpegurl"

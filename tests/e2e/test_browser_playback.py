@@ -10,21 +10,24 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from pipeline.config import HLS_JS_PATH_ENV
 from pipeline.publish import SHORT
-from pipeline.services import Services
 from pipeline.storage import ObjectInfo
 from pipeline.text import page
 from pipeline.text.page import HLS_JS_ASSET, hls_js_asset
 from pipeline.usecases.text import _publish_site_assets
 from tests.stack_process import start_up
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pipeline.services import Services
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -68,7 +71,7 @@ class _Store:
 
 
 def _services(store: _Store) -> Services:
-    return cast(Services, SimpleNamespace(store=store, settings=SimpleNamespace(publish_bucket="pub")))
+    return cast("Services", SimpleNamespace(store=store, settings=SimpleNamespace(publish_bucket="pub")))
 
 
 def test_installed_hls_js_is_published_next_to_the_player_with_a_short_cache(

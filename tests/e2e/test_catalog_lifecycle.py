@@ -5,15 +5,18 @@ duplicated and out-of-order S3 events."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pipeline.catalog.dynamo import DynamoCatalog
 from pipeline.keys import asset_id_for, execution_name
-from pipeline.local.runtime import LocalRuntime
 from pipeline.local.samples import make_lecture_clip
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipeline.local.runtime import LocalRuntime
 
 pytestmark = pytest.mark.slow
 

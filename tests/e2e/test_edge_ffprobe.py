@@ -15,9 +15,9 @@ import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import m3u8
 import pytest
@@ -32,6 +32,9 @@ from pipeline.local.edge_config import EdgeConfig
 from pipeline.local.front import HttpFront
 from pipeline.local.origins import directory_origin
 from pipeline.local.run import run_uploads
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 pytestmark = pytest.mark.slow
 

@@ -4,13 +4,17 @@ function -> Step Functions -> our handlers -> publish bucket + catalog."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pipeline.catalog.dynamo import DynamoCatalog
 from pipeline.keys import execution_name
-from pipeline.local.runtime import LocalRuntime
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipeline.local.runtime import LocalRuntime
 
 pytestmark = pytest.mark.slow
 

@@ -14,14 +14,17 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pipeline.cli.uploads import collect_uploads
 from pipeline.local.run import Upload, run_uploads
 from pipeline.local.samples import SAMPLE_COURSE_ID, materialize_sample_course
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 RUNS = 20
 BURNERS = os.cpu_count() or 2

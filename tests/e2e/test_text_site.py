@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pipeline.catalog.dynamo import DynamoCatalog
-from pipeline.local.runtime import LocalRuntime
 from tests.site_checks import broken_links
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipeline.local.runtime import LocalRuntime
 
 pytestmark = pytest.mark.slow
 

@@ -14,15 +14,17 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pipeline.local.identity import totp_code
 from pipeline.local.samples import SAMPLE_COURSE_ID, materialize_sample_course
 from tests.stack_process import free_port, start_up
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 pytestmark = pytest.mark.slow
 

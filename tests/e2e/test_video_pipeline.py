@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import m3u8
 import pytest
@@ -15,6 +14,9 @@ import pytest
 from pipeline.catalog.dynamo import DynamoCatalog
 from pipeline.local.runtime import LocalRuntime
 from pipeline.local.samples import make_lecture_clip
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

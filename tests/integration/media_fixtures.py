@@ -7,10 +7,13 @@ clips are encoded once per module and imports stay explicit.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ffmpeg
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 # Test media only: production code never uses ultrafast.
 FAST_H264 = ("-c:v", "libx264", "-preset", "ultrafast")

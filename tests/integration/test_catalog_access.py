@@ -8,9 +8,8 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -25,6 +24,9 @@ from pipeline.local.front import HttpFront
 from pipeline.local.http import Reply, Request
 from pipeline.local.identity import JwtAuthorizer, LocalIdentity
 from pipeline.local.operator_route import operator_handler
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOG_HANDLER = "pipeline.handlers.catalog_api.handler"

@@ -9,10 +9,9 @@ import itertools
 import json
 import sys
 import types
-from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import boto3
@@ -27,8 +26,12 @@ from pipeline.config import settings
 from pipeline.handlers import catalog_api
 from pipeline.keys import asset_id_for
 from pipeline.local.lambdas import LocalContext
-from pipeline.local.runtime import LocalRuntime
 from pipeline.local.template import Stack
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+
+    from pipeline.local.runtime import LocalRuntime
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = Stack.from_file(REPO / "template.yaml")

@@ -3,11 +3,13 @@ duplicates, the lifecycle UPLOADED -> PROCESSING -> PUBLISHED | FAILED, and DELE
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.catalog.dynamo import DynamoCatalog
 from pipeline.catalog.model import SCHEMA_VERSION, Claim, SourceRef
-from pipeline.local.runtime import LocalRuntime
+
+if TYPE_CHECKING:
+    from pipeline.local.runtime import LocalRuntime
 
 
 def src(version: str, sequencer: str, key: str = "courses/c/a.mp4") -> SourceRef:

@@ -7,8 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -19,6 +18,9 @@ from pipeline.catalog.dynamo import DynamoCatalog
 from pipeline.catalog.model import SCHEMA_VERSION
 from pipeline.catalog.query import CatalogQuery
 from pipeline.usecases.session import NotEnrolledError, open_session
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 LEARNERS = 500
 # The intro course of seed_intro: its record and seven assets (one each of every status).

@@ -6,8 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -21,6 +20,9 @@ from pipeline.catalog.http import CatalogApi
 from pipeline.catalog.model import AssetStatus
 from pipeline.catalog.query import MAX_LIMIT, CatalogQuery
 from pipeline.keys import asset_id_for
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["moto_server"]  # a fixture of this module too, for the CLI's tests
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ffmpeg
 from PIL import Image
 
 from pipeline.catalog.dynamo import DynamoCatalog
 from pipeline.catalog.model import SourceRef
-from pipeline.local.runtime import LocalRuntime
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipeline.local.runtime import LocalRuntime
 
 COURSE = "handlers-1"
 

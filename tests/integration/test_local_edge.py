@@ -16,10 +16,9 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import boto3
@@ -39,6 +38,9 @@ from pipeline.local.front import HttpFront
 from pipeline.local.http import Reply, Request, json_reply
 from pipeline.local.origins import bucket_origin, directory_origin
 from pipeline.publish import IMMUTABLE, SHORT, cache_control_for
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"

@@ -11,8 +11,7 @@ import http.client
 import json
 import socket
 import time
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -22,6 +21,9 @@ from pipeline.local.apigw import lambda_route
 from pipeline.local.front import HttpFront
 from pipeline.local.http import Reply, Request, parse_range
 from pipeline.local.origins import s3_route
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 REGION = "us-east-1"
 SITE = "site-bucket"

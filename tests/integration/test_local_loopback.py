@@ -7,7 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +16,9 @@ from pipeline.local.http import Reply, Request, json_reply
 from pipeline.local.loopback import host_allowed, origin_allowed
 from pipeline.local.runtime import LocalRuntime
 from tests.conftest import REPO
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 EVIL = "https://evil.example"
 

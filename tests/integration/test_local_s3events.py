@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 import boto3
@@ -21,6 +20,9 @@ from moto.s3 import notifications
 from moto.s3.models import S3Backend
 
 from pipeline.local import s3events
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 REGION = "us-east-1"
 BUCKET = "ingest"

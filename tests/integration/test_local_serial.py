@@ -10,8 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -19,6 +18,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from pipeline.local import serial
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 THREADS = 8
 

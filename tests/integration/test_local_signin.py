@@ -6,8 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.parse
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,8 +14,12 @@ from pipeline.access.keypair import generate_private_key, key_id_for, private_ke
 from pipeline.catalog.dynamo import DynamoCatalog
 from pipeline.local.front import HttpFront
 from pipeline.local.identity import LocalIdentity
-from pipeline.local.runtime import LocalRuntime
 from pipeline.local.signin import dev_sign_in_route, session_route
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pipeline.local.runtime import LocalRuntime
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import math
 import random
 import subprocess
 from fractions import Fraction
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ffmpeg
 import m3u8
@@ -27,6 +26,9 @@ from pipeline.errors import InvalidMediaError
 from pipeline.media.hls import HlsResult, encode_hls
 from pipeline.media.probe import probe
 from tests.hls_checks import ffprobe_json, rfc_peak, sized_segments
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.ffmpeg  # every test here runs ffmpeg or ffprobe
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import random
 import struct
 import zlib
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
@@ -11,6 +11,9 @@ from PIL import Image
 from pipeline.config import MediaLimits
 from pipeline.errors import InvalidMediaError, MediaTooLargeError
 from pipeline.media.images import make_variants
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from media_fixtures import (
@@ -19,6 +19,9 @@ from PIL import Image
 from pipeline.config import MediaLimits
 from pipeline.errors import InvalidMediaError, MediaTooLargeError, UnsupportedMediaError
 from pipeline.media.probe import probe
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.ffmpeg  # every test here runs ffmpeg or ffprobe
 

@@ -15,8 +15,7 @@ import json
 import time
 import uuid
 import zipfile
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import moto_fixture_handlers as handlers
@@ -25,6 +24,9 @@ from moto import mock_aws
 
 from pipeline.local.lambdas import FunctionSpec, InProcessLambdas
 from pipeline.local.moto_stack import MOTO_CONFIG
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::123456789012:role/moto-semantics"

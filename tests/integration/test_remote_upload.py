@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pipeline.keys import execution_name
 from pipeline.local import remote
 from pipeline.local.run import Upload
-from pipeline.local.runtime import LocalRuntime
 from pipeline.local.target import StackTarget
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipeline.local.runtime import LocalRuntime
 
 
 def target(runtime: LocalRuntime) -> StackTarget:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,8 +13,12 @@ from pipeline.access.cookies import parse_cookie_header
 from pipeline.access.keypair import generate_private_key, key_id_for, private_key_pem, public_key_pem
 from pipeline.access.verify import verify_request
 from pipeline.catalog.dynamo import DynamoCatalog
-from pipeline.local.runtime import LocalRuntime
 from pipeline.usecases.session import groups_of
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pipeline.local.runtime import LocalRuntime
 
 HOST = "127.0.0.1:8080"
 

@@ -26,11 +26,10 @@ import platform
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -42,6 +41,9 @@ from markdown.extensions import codehilite  # noqa: E402
 from pipeline.text.lesson import RenderedLesson, render_lesson  # noqa: E402
 from pipeline.text.lesson import sanitize as sanitize_module  # noqa: E402
 from pipeline.text.links import Target  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 _VOCABULARY = (
     "the a segment playlist encoder bitrate rendition player keyframe chunk ladder audio video stream "

@@ -32,11 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -59,6 +58,9 @@ from pipeline.media.plan import EncodePlan, make_plan  # noqa: E402
 from pipeline.media.poster import make_poster  # noqa: E402
 from pipeline.media.probe import probe  # noqa: E402
 from pipeline.media.sprites import make_sprites  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 T = TypeVar("T")
 # Light temporal grain (a webcam's sensor noise) and a Game of Life "demo window": enough change per frame

@@ -6,7 +6,7 @@ import argparse
 import json
 import stat
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,6 +15,9 @@ from pipeline.access.verify import DenyCode, verify_request
 from pipeline.cli import access
 from pipeline.cli.access import default_scheme, parse_ttl
 from pipeline.cli.registry import Registry
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def coursepipe(*argv: str) -> int:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 from botocore.signers import CloudFrontSigner
@@ -15,6 +15,9 @@ from pipeline.access.keypair import generate_private_key, key_id_for, public_key
 from pipeline.access.policy import CustomPolicy, course_policy
 from pipeline.access.signing import HashAlgorithm, b64encode, sign, sign_policy
 from pipeline.access.verify import Decision, DenyCode, load_key_group, verify_request
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 NOW = 1_700_000_000
 DOMAIN = "media.example.com"

@@ -3,8 +3,7 @@ of tokens of accounts without MFA, and the routes that need the group say why th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -16,6 +15,9 @@ from pipeline.access.mfa import apply_v2_response, token_groups, v2_response
 from pipeline.handlers import pre_token
 from pipeline.local.lambdas import LocalContext
 from pipeline.usecases.session import NotEnrolledError, open_session
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 CONTEXT = LocalContext("coursepipe-PreToken", 256, "arn:aws:lambda:us-east-1:123456789012:function:x", 5)
 

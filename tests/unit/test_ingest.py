@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -13,6 +11,10 @@ from pipeline.catalog.model import Claim, SourceRef
 from pipeline.errors import MalformedEventError
 from pipeline.storage import ObjectInfo
 from pipeline.usecases.ingest import start_processing
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
 
 
 class FakeStore:

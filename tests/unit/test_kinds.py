@@ -6,7 +6,7 @@ and a plain file link to the lessons."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +17,9 @@ from pipeline.local.run import upload_wave
 from pipeline.media.sniff import sniff_kind
 from pipeline.usecases.delete import kind_of
 from pipeline.usecases.text import CourseState, make_resolver
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ROWS = [(spec, ext) for spec in KINDS for ext in sorted(spec.extensions)]
 LINK_KIND = {"video": "video", "audio": "audio", "image": "image", "lesson": "page"}

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +18,9 @@ from pipeline.text.lesson import RenderedLesson, render_lesson
 from pipeline.text.lesson.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 from pipeline.text.links import Target
 from pipeline.text.urls import safe_url
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SENTINEL = "<strong>bold</strong>"
 # Attributes the sanitizer itself sets: rel on links, loading/decoding on images.

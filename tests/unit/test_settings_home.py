@@ -18,9 +18,8 @@ def _environment_uses(tree: ast.AST) -> list[int]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb", "putenv"):
             lines.append(node.lineno)
-        imported = node.names if isinstance(node, ast.ImportFrom) and node.module == "os" else []
-        if any(a.name in ("environ", "getenv", "environb") for a in imported):
-            lines.append(node.lineno)
+        if isinstance(node, ast.ImportFrom) and node.module == "os":
+            lines += [node.lineno for a in node.names if a.name in ("environ", "getenv", "environb")]
     return lines
 
 

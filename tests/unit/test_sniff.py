@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pipeline.errors import InvalidMediaError, LessonError, UnsupportedMediaError
 from pipeline.media.sniff import sniff_kind
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x02\x00\x00\x00"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"

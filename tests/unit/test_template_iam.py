@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PIL import Image
@@ -26,13 +24,18 @@ from pipeline.config import Settings
 from pipeline.keys import parse_key
 from pipeline.local.template import Stack
 from pipeline.media.encode import AudioManifest, ChunkManifest, SegmentInfo
-from pipeline.media.plan import EncodePlan
 from pipeline.media.probe import ProbeResult
 from pipeline.media.sprites import SpriteResult
 from pipeline.services import Services
 from pipeline.storage import ObjectInfo
 from pipeline.usecases import image as image_usecase
 from pipeline.usecases import video
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from datetime import datetime
+
+    from pipeline.media.plan import EncodePlan
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

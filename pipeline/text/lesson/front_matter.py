@@ -8,6 +8,7 @@ The values come back JSON-friendly, since they travel in Step Functions payloads
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 import yaml
@@ -162,7 +163,7 @@ def parse_duration(value: object, *, name: str, line: int | None) -> int | None:
             parts = units.groupdict()
             seconds = sum(float(parts[k] or 0) * f for k, f in (("h", 3600), ("m", 60), ("s", 1)))
     where = name if line is None else f"{name}, line {line}"
-    if seconds is None or seconds != seconds:  # NaN compares unequal to itself
+    if seconds is None or math.isnan(seconds):
         raise LessonError(
             f"{where}: `duration: {value}` is not a duration; write minutes (`12`), `12 min`, `12:30` "
             "(minutes:seconds) or `1h 5m`."

@@ -12,9 +12,13 @@ were measured with tests/unit/test_lesson_hostile.py's inputs on a 2-CPU machine
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipeline.errors import LessonError
-from pipeline.text.fences import Fence
+
+if TYPE_CHECKING:
+    from pipeline.text.fences import Fence
 
 # Bounds on what Python-Markdown handles in reasonable time (see the module docstring).
 MAX_NESTING = 50  # blockquote levels, list markers on one line
@@ -98,97 +102,146 @@ def check_structure(lines: list[str], fences: list[Fence], *, name: str, first_l
     """One pass over the lines for what Python-Markdown handles in super-linear time or by recursion.
 
     Each refusal names the line and says what to change. Fenced code is skipped: Markdown sets it aside
-    before parsing anything else.
+    before parsing anything else. The checks of one line run in a fixed order (the line's own shape, then
+    the running counts), so a line over two limits always names the same one.
     """
     in_code = bytearray(len(lines))
     for fence in fences:
         in_code[fence.start : fence.end + 1] = b"\x01" * (fence.end + 1 - fence.start)
-    headings = footnotes = abbreviations = markup = blocks = 0
-    quote_depth = list_level = 0
-    previous_blank = True
-    # A term line between two definitions with no blank line nests a new list inside the last definition.
-    definitions = after_term = 0
+    tally = _Tally()
     outside: list[str] = []  # lines outside fenced code, for the unclosed-tag scan
     for index, line in enumerate(lines):
-        number = first_line + index
-
-        def fail(problem: str, fix: str) -> LessonError:
-            return LessonError(f"{name}, line {number}: {problem}; {fix}.")  # noqa: B023 - raised at once
-
+        fail = _Refusal(name, first_line + index)
         if len(line) > MAX_LINE_CHARS:
             raise fail(f"the line has {len(line):,} characters (limit {MAX_LINE_CHARS:,})", "break it up")
         if in_code[index]:
             outside.append("")
             continue
         outside.append(line)
-        quotes = _QUOTE_PREFIX.match(line)
-        depth = quotes.group(0).count(">") if quotes else 0
-        rest = line[quotes.end() :] if quotes else line
-        if depth > MAX_NESTING:
-            raise fail(f"quotes nested {depth} levels deep (limit {MAX_NESTING})", "use fewer '>'")
-        indent = len(rest) - len(rest.lstrip(" \t"))
-        if indent:
-            columns = len(rest[:indent].expandtabs(4))
-            if columns > MAX_INDENT:
-                raise fail(
-                    f"indented {columns} columns, more than {MAX_NESTING} levels of nesting", "indent less"
-                )
-        rule = _RULE.match(rest)
-        markers = _LIST_MARKERS.match(rest)
-        if markers and not rule:
-            count = len(_LIST_MARKER.findall(markers.group(0)))
-            if count > MAX_NESTING:
-                raise fail(f"{count} list markers nested on one line (limit {MAX_NESTING})", "use fewer")
-        if not rule and (run := _DELIMITER_RUN.search(rest)):
-            raise fail(
-                f"a run of {len(run.group(0)):,} '{run.group(0)[0]}' characters (limit {MAX_DELIMITER_RUN})",
-                "shorten it, or put it in `code`",
-            )
-        if _ATX_HEADING.match(rest) or (not previous_blank and _SETEXT_UNDERLINE.match(rest)):
-            headings += 1
-            if headings > MAX_HEADINGS:
-                raise fail(f"more than {MAX_HEADINGS:,} headings", "split the lesson")
-        footnotes += rest.count("[^")
-        if footnotes > MAX_FOOTNOTE_MARKS:
-            raise fail(f"more than {MAX_FOOTNOTE_MARKS:,} footnote references and notes", "split the lesson")
-        if _ABBREVIATION.match(rest):
-            abbreviations += 1
-            if abbreviations > MAX_ABBREVIATIONS:
-                raise fail(f"more than {MAX_ABBREVIATIONS} abbreviation definitions", "define fewer")
-        pipes = rest.count("|")
-        if pipes > MAX_TABLE_PIPES:
-            raise fail(
-                f"{pipes:,} '|' on one line (a table may have about {MAX_TABLE_PIPES} columns)", "split it"
-            )
-        # Each quote or list level an author opens is another block for Markdown to parse.
-        level = len(rest[:indent].expandtabs(4)) // 4 if markers else list_level
-        blocks += max(0, depth - quote_depth) + max(0, level - list_level)
-        quote_depth = depth
-        list_level = level if markers or (indent and line.strip()) else 0
-        if rest.strip() and (previous_blank or markers):
-            blocks += 1
-        if blocks > MAX_BLOCKS:
-            raise fail(
-                f"more than {MAX_BLOCKS:,} paragraphs, list items, headings and quote levels", "split it"
-            )
-        markup += rest.count("<") + rest.count("&")
-        if markup > MAX_MARKUP_CHARS:
-            raise fail(f"more than {MAX_MARKUP_CHARS:,} '<' and '&' outside code blocks", "split the lesson")
-        if not rest.strip():
-            definitions = after_term = 0
-        elif _DEFINITION.match(rest):
-            definitions += after_term
-            after_term = 0
-            if definitions > MAX_NESTING:
-                raise fail(
-                    f"definition lists nested more than {MAX_NESTING} deep (a term right after a "
-                    "definition starts a list inside it)",
-                    "put a blank line between one definition and the next term",
-                )
-        else:
-            after_term = 1
-        previous_blank = not line.strip()
+        _check_line(line, tally, fail)
     _check_unclosed_tags("\n".join(outside), name=name, first_line=first_line)
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    name: str
+    number: int
+
+    def __call__(self, problem: str, fix: str) -> LessonError:
+        return LessonError(f"{self.name}, line {self.number}: {problem}; {fix}.")
+
+
+@dataclass
+class _Tally:
+    """The running counts of one lesson's lines."""
+
+    headings: int = 0
+    footnotes: int = 0
+    abbreviations: int = 0
+    markup: int = 0
+    blocks: int = 0
+    quote_depth: int = 0
+    list_level: int = 0
+    previous_blank: bool = True
+    # A term line between two definitions with no blank line nests a new list inside the last definition.
+    definitions: int = 0
+    after_term: int = 0
+
+
+def _check_line(line: str, tally: _Tally, fail: _Refusal) -> None:
+    quotes = _QUOTE_PREFIX.match(line)
+    depth = quotes.group(0).count(">") if quotes else 0
+    rest = line[quotes.end() :] if quotes else line
+    if depth > MAX_NESTING:
+        raise fail(f"quotes nested {depth} levels deep (limit {MAX_NESTING})", "use fewer '>'")
+    indent = len(rest) - len(rest.lstrip(" \t"))
+    markers = _check_shape(rest, indent, fail)
+    _count_marks(rest, tally, fail)
+    _count_blocks(line, rest, depth, indent, markers, tally, fail)
+    _count_definitions(rest, tally, fail)
+    tally.previous_blank = not line.strip()
+
+
+def _check_shape(rest: str, indent: int, fail: _Refusal) -> re.Match[str] | None:
+    """Limits of the line alone: indentation, list markers, delimiter runs. Returns its list markers."""
+    if indent:
+        columns = len(rest[:indent].expandtabs(4))
+        if columns > MAX_INDENT:
+            raise fail(
+                f"indented {columns} columns, more than {MAX_NESTING} levels of nesting", "indent less"
+            )
+    rule = _RULE.match(rest)
+    markers = _LIST_MARKERS.match(rest)
+    if markers and not rule:
+        count = len(_LIST_MARKER.findall(markers.group(0)))
+        if count > MAX_NESTING:
+            raise fail(f"{count} list markers nested on one line (limit {MAX_NESTING})", "use fewer")
+    if not rule and (run := _DELIMITER_RUN.search(rest)):
+        raise fail(
+            f"a run of {len(run.group(0)):,} '{run.group(0)[0]}' characters (limit {MAX_DELIMITER_RUN})",
+            "shorten it, or put it in `code`",
+        )
+    return markers
+
+
+def _count_marks(rest: str, tally: _Tally, fail: _Refusal) -> None:
+    """Headings, footnote marks, abbreviations: each costs Markdown work over the whole lesson."""
+    if _ATX_HEADING.match(rest) or (not tally.previous_blank and _SETEXT_UNDERLINE.match(rest)):
+        tally.headings += 1
+        if tally.headings > MAX_HEADINGS:
+            raise fail(f"more than {MAX_HEADINGS:,} headings", "split the lesson")
+    tally.footnotes += rest.count("[^")
+    if tally.footnotes > MAX_FOOTNOTE_MARKS:
+        raise fail(f"more than {MAX_FOOTNOTE_MARKS:,} footnote references and notes", "split the lesson")
+    if _ABBREVIATION.match(rest):
+        tally.abbreviations += 1
+        if tally.abbreviations > MAX_ABBREVIATIONS:
+            raise fail(f"more than {MAX_ABBREVIATIONS} abbreviation definitions", "define fewer")
+    pipes = rest.count("|")
+    if pipes > MAX_TABLE_PIPES:
+        raise fail(
+            f"{pipes:,} '|' on one line (a table may have about {MAX_TABLE_PIPES} columns)", "split it"
+        )
+
+
+def _count_blocks(
+    line: str,
+    rest: str,
+    depth: int,
+    indent: int,
+    markers: re.Match[str] | None,
+    tally: _Tally,
+    fail: _Refusal,
+) -> None:
+    """Each quote or list level an author opens is another block for Markdown to parse; '<' and '&'
+    outside code are events for its HTML scanner."""
+    level = len(rest[:indent].expandtabs(4)) // 4 if markers else tally.list_level
+    tally.blocks += max(0, depth - tally.quote_depth) + max(0, level - tally.list_level)
+    tally.quote_depth = depth
+    tally.list_level = level if markers or (indent and line.strip()) else 0
+    if rest.strip() and (tally.previous_blank or markers):
+        tally.blocks += 1
+    if tally.blocks > MAX_BLOCKS:
+        raise fail(f"more than {MAX_BLOCKS:,} paragraphs, list items, headings and quote levels", "split it")
+    tally.markup += rest.count("<") + rest.count("&")
+    if tally.markup > MAX_MARKUP_CHARS:
+        raise fail(f"more than {MAX_MARKUP_CHARS:,} '<' and '&' outside code blocks", "split the lesson")
+
+
+def _count_definitions(rest: str, tally: _Tally, fail: _Refusal) -> None:
+    if not rest.strip():
+        tally.definitions = tally.after_term = 0
+    elif _DEFINITION.match(rest):
+        tally.definitions += tally.after_term
+        tally.after_term = 0
+        if tally.definitions > MAX_NESTING:
+            raise fail(
+                f"definition lists nested more than {MAX_NESTING} deep (a term right after a "
+                "definition starts a list inside it)",
+                "put a blank line between one definition and the next term",
+            )
+    else:
+        tally.after_term = 1
 
 
 def _check_unclosed_tags(text: str, *, name: str, first_line: int) -> None:

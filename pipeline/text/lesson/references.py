@@ -13,14 +13,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html import escape, unescape
+from typing import TYPE_CHECKING
 
 import nh3
 
-from pipeline.text.lesson.limits import Locator
 from pipeline.text.lesson.sanitize import IMG_SIZES, author_cleaner, final_cleaner
-from pipeline.text.links import Resolver, Target
 from pipeline.text.player import is_playable, player_html
 from pipeline.text.urls import safe_url
+
+if TYPE_CHECKING:
+    from pipeline.text.lesson.limits import Locator
+    from pipeline.text.links import Resolver, Target
 
 MAX_WARNINGS = 20
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 from html import unescape
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 import markdown
 import nh3
@@ -32,7 +32,11 @@ from pipeline.text.lesson.treeprocessors import (
     SoloLinkMarker,
     TableWrapper,
 )
-from pipeline.text.links import Resolver
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as etree
+
+    from pipeline.text.links import Resolver
 
 # Fenced code is ours (pipeline/text/fences.py), in place of the fenced_code extension.
 _EXTENSIONS = [

@@ -21,11 +21,14 @@ audited with that file alone. What is inserted after the last clean (players) is
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import nh3
 
 from pipeline.text.urls import safe_url
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # What our Markdown extensions generate, and nothing else. Tags not listed are dropped (their text
 # kept); CLEAN_CONTENT_TAGS are dropped with everything inside them.

@@ -8,16 +8,19 @@ Markdown's inline patterns to count their work.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as etree
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import markdown
 from markdown.util import AtomicString
 
 from pipeline.errors import LessonError
 from pipeline.text.lesson.limits import INLINE_WORK_BUDGET, MAX_PARAGRAPH_CHARS, Locator, snippet
+
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable
+
+    import markdown
 
 
 class TableWrapper:
