@@ -235,9 +235,9 @@ class FakeObjectStore:
 
     def _write(self, write: Write, data: bytes | None) -> None:
         with self._lock:
-            absent = not self._objects.get((write.bucket, write.key))
-            if data is None and absent and write.bucket not in self.versioned:
-                return  # deleting what is not there: S3's DeleteObjects says nothing, writes nothing
+            if data is None and not self._objects.get((write.bucket, write.key)):
+                # Deleting what was never there writes nothing (moto adds no delete marker for it either).
+                return
             self._store(write.bucket, write.key, data, write.cache_control, self.now())
             self.writes.append(write)
         if self.on_write is not None:
