@@ -3,6 +3,8 @@ catalog's sequencer decides, only the asset's own files go, and a re-upload's fi
 
 from __future__ import annotations
 
+import pytest
+
 from pipeline import layout
 from pipeline.catalog.model import SourceRef
 from pipeline.services import Services
@@ -159,9 +161,12 @@ def test_stale_outputs_stay_when_a_newer_upload_holds_the_asset(
     assert store.data(PUBLISH, HLS + "master.m3u8") == b"v1"
 
 
+@pytest.mark.parametrize("deleted_again", [False, True], ids=["re-uploaded", "re-uploaded-and-deleted-again"])
 def test_stale_outputs_stay_when_the_item_changes_between_the_two_reads(
-    services: Services, store: FakeObjectStore, catalog: FakeCatalog
+    services: Services, store: FakeObjectStore, catalog: FakeCatalog, deleted_again: bool
 ) -> None:
+    """Between the listing and the removal a re-upload claimed the item (and, in the second case, was
+    deleted in turn: DELETED again, by another deletion, so the listing may hold the re-upload's files)."""
     upload(store, catalog, b"v1")
     marker = store.remove(INGEST, ASSET.source_key)
     catalog.record_deleted("c1", ASSET.asset_id, ASSET.path, marker, permanent=False)
@@ -172,12 +177,12 @@ def test_stale_outputs_stay_when_the_item_changes_between_the_two_reads(
         reads.append(asset_id)
         if len(reads) == 2:
             upload(store, catalog, b"v2")
+            if deleted_again:
+                again = store.remove(INGEST, ASSET.source_key)
+                catalog.record_deleted("c1", ASSET.asset_id, ASSET.path, again, permanent=False)
 
     catalog.on_get = re_upload_between_reads
 
     assert remove_stale_outputs(ASSET, "video", services) == 0
     assert store.data(PUBLISH, HLS + "master.m3u8") == b"late" and len(reads) == 2
-
-    catalog.on_get = None
-    store.remove(INGEST, ASSET.source_key)
-    assert remove_stale_outputs(ASSET, "video", services) == 0, "UPLOADED now, not DELETED: files stay"
+    assert catalog.asset("c1", ASSET.asset_id)["status"] == ("DELETED" if deleted_again else "UPLOADED")
