@@ -62,7 +62,8 @@ def stage_encode(store: ObjectStore, bucket: str, plan: EncodePlan, probe: Probe
             keys.append(f"{staged}audio/{uri}")
             store.put_bytes(bucket, keys[-1], b"\x47" * 188)
         keys.append(layout.work_audio(job.work_prefix))
-        store.put_bytes(bucket, keys[-1], json.dumps(AudioManifest(AUDIO_CODECS, 2, audio).to_dict()).encode())
+        manifest_json = json.dumps(AudioManifest(AUDIO_CODECS, 2, audio).to_dict())
+        store.put_bytes(bucket, keys[-1], manifest_json.encode())
     return keys
 
 

@@ -87,9 +87,10 @@ class FakeObjectStore:
         """Move the store's clock (what later writes record as LastModified)."""
         self.offset += timedelta(seconds=seconds)
 
-    def upload(self, bucket: str, key: str, data: bytes) -> SourceRef:
-        """An author's upload: the exact version, as an S3 event would describe it."""
-        self.put_bytes(bucket, key, data)
+    def upload(self, bucket: str, key: str, data: bytes, *, version_id: str | None = None) -> SourceRef:
+        """An author's upload: the exact version, as an S3 event would describe it (``version_id`` names
+        it when a test wants a readable id; S3 picks one otherwise)."""
+        self._write(Write("put", bucket, key), data, version_id)
         latest = self.latest(bucket, key)
         assert latest is not None
         return SourceRef(bucket, key, latest.version_id, latest.etag, len(data), sequencer=latest.sequencer)
@@ -208,11 +209,12 @@ class FakeObjectStore:
         data: bytes | None,
         cache_control: str | None,
         when: datetime,
+        version_id: str | None = None,
     ) -> None:
         versions = self._objects.setdefault((bucket, key), [])
         sequencer = self._next_sequencer()
         if bucket in self.versioned:
-            version_id: str | None = f"v{self._counter:06d}"
+            version_id = version_id or f"v{self._counter:06d}"
         else:
             version_id = None
             if data is None:
@@ -233,12 +235,12 @@ class FakeObjectStore:
             )
         )
 
-    def _write(self, write: Write, data: bytes | None) -> None:
+    def _write(self, write: Write, data: bytes | None, version_id: str | None = None) -> None:
         with self._lock:
             if data is None and not self._objects.get((write.bucket, write.key)):
                 # Deleting what was never there writes nothing (moto adds no delete marker for it either).
                 return
-            self._store(write.bucket, write.key, data, write.cache_control, self.now())
+            self._store(write.bucket, write.key, data, write.cache_control, self.now(), version_id)
             self.writes.append(write)
         if self.on_write is not None:
             self.on_write(write)
