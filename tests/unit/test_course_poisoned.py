@@ -1,10 +1,10 @@
 """One lesson cannot break its course: a rebuild (``course.yaml`` uploaded) publishes every other lesson and
 the index whatever one lesson holds, and that lesson fails alone with a named error (issue 11, hole 4).
-Over in-memory fakes of the store and the catalog: no AWS."""
+Over the in-memory fakes of the ports (``tests/fakes``): no AWS."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pygments
 import pytest
@@ -15,14 +15,9 @@ from pipeline.config import Settings
 from pipeline.errors import LessonRenderError
 from pipeline.keys import asset_id_for
 from pipeline.services import Services
-from pipeline.storage import ObjectInfo
 from pipeline.text import fences
 from pipeline.usecases.text import build_course, render_lesson_page
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
-    from datetime import datetime
-    from pathlib import Path
+from tests.fakes import FakeCatalog, FakeObjectStore, RecordingPublisher
 
 COURSE = "poisoned-1"
 PREFIX = f"courses/{COURSE}/"
@@ -38,68 +33,25 @@ sections:
 GOOD = "# {title}\n\n```python\nx = 1\n```\n"
 
 
-class MemoryStore:
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], bytes] = {}
-
-    def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo | None:
-        data = self.objects.get((bucket, key))
-        return None if data is None else ObjectInfo(key, len(data), "e", version_id, None)
-
-    def read_range(self, bucket: str, key: str, length: int, version_id: str | None = None) -> bytes:
-        return self.objects[(bucket, key)][:length]
-
-    def get_bytes(self, bucket: str, key: str) -> bytes:
-        return self.objects[(bucket, key)]
-
-    def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None:
-        self.objects[(bucket, key)] = data
-
-    def list_keys(
-        self, bucket: str, prefix: str, *, modified_before: datetime | None = None
-    ) -> Iterator[str]:
-        return iter(sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix)))
-
-    def download(self, bucket: str, key: str, dest: Path, version_id: str | None = None) -> Path:
-        raise NotImplementedError
-
-    def copy(self, bucket: str, source_key: str, key: str, *, cache_control: str | None = None) -> None:
-        raise NotImplementedError
-
-    def put_file(self, bucket: str, key: str, path: Path, *, cache_control: str | None = None) -> None:
-        raise NotImplementedError
-
-    def delete_keys(self, bucket: str, keys: Iterable[str]) -> None:
-        raise NotImplementedError
-
-
-class MemoryCatalog:
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-
-    def course_items(self, course_id: str) -> list[dict[str, Any]]:
-        return list(self.items)
-
-    def put_course(self, course_id: str, record: dict[str, Any], source: SourceRef) -> bool:
-        self.items = [i for i in self.items if i.get("SK") != "COURSE"]
-        self.items.append({**record, "SK": "COURSE", "courseId": course_id})
-        return True
-
-
 @pytest.fixture
 def services() -> Services:
     settings = Settings(ingest_bucket="ingest", publish_bucket="publish", catalog_table="catalog")
-    return Services(settings, MemoryStore(), MemoryCatalog(), events=None)  # type: ignore[arg-type]
+    store = FakeObjectStore(versioned=frozenset({"ingest"}))
+    return Services(settings, store, FakeCatalog(), RecordingPublisher())
+
+
+def fake_store(services: Services) -> FakeObjectStore:
+    assert isinstance(services.store, FakeObjectStore)
+    return services.store
 
 
 def upload(services: Services, path: str, text: str) -> SourceRef:
-    services.store.put_bytes("ingest", PREFIX + path, text.encode())
-    return SourceRef("ingest", PREFIX + path, "v1")
+    return fake_store(services).upload("ingest", PREFIX + path, text.encode())
 
 
 def page(services: Services, path: str) -> str | None:
     key = PREFIX + layout.lesson_page(asset_id_for(path))
-    data = services.store.objects.get(("publish", key))  # type: ignore[attr-defined]
+    data = fake_store(services).data("publish", key)
     return None if data is None else data.decode()
 
 
@@ -152,4 +104,4 @@ def test_an_unexpected_failure_fails_that_lesson_alone(
 
     # The lesson's own execution fails with the named error, which the catalog records for its author.
     with pytest.raises(LessonRenderError, match="02-two.md: the lesson could not be rendered"):
-        render_lesson_page(SourceRef("ingest", PREFIX + "lessons/02-two.md", "v1"), services)
+        render_lesson_page(SourceRef("ingest", PREFIX + "lessons/02-two.md"), services)

@@ -3,44 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from pipeline.catalog.model import Claim, SourceRef
 from pipeline.errors import MalformedEventError
-from pipeline.storage import ObjectInfo
 from pipeline.usecases.ingest import start_processing
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
-    from pathlib import Path
-
-
-class FakeStore:
-    def __init__(self, keys: set[str]) -> None:
-        self.keys = keys
-
-    def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo | None:
-        return ObjectInfo(key, 1, "e", version_id, None) if key in self.keys else None
-
-    def download(self, bucket: str, key: str, dest: Path, version_id: str | None = None) -> Path:
-        raise NotImplementedError
-
-    def read_range(self, bucket: str, key: str, length: int, version_id: str | None = None) -> bytes:
-        raise NotImplementedError
-
-    def put_file(self, bucket: str, key: str, path: Path, *, cache_control: str | None = None) -> None:
-        raise NotImplementedError
-
-    def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None:
-        raise NotImplementedError
-
-    def list_keys(self, bucket: str, prefix: str) -> Iterator[str]:
-        raise NotImplementedError
-
-    def delete_keys(self, bucket: str, keys: Iterable[str]) -> None:
-        raise NotImplementedError
+from tests.fakes import FakeObjectStore, FakeStarter
 
 
 class FakeCatalog:
@@ -53,17 +23,6 @@ class FakeCatalog:
     ) -> Claim:
         self.uploaded.append((course_id, path, execution_name))
         return self.claim
-
-
-class FakeStarter:
-    def __init__(self) -> None:
-        self.started: dict[str, str] = {}
-
-    def start(self, name: str, payload: str) -> tuple[str, bool]:
-        if name in self.started:
-            return f"arn:{name}", False
-        self.started[name] = payload
-        return f"arn:{name}", True
 
 
 def event(key: str, version: str = "v1") -> dict[str, Any]:
@@ -79,9 +38,12 @@ def event(key: str, version: str = "v1") -> dict[str, Any]:
 def run(
     ev: dict[str, Any], keys: set[str], catalog: FakeCatalog | None = None, starter: FakeStarter | None = None
 ) -> Any:
+    store = FakeObjectStore(versioned=frozenset({"ingest"}))
+    for key in keys:  # the object the event names, at the version it names
+        store.upload("ingest", key, b"x", version_id=ev["detail"]["object"].get("version-id"))
     return start_processing(
         ev,
-        store=FakeStore(keys),
+        store=store,
         catalog=catalog or FakeCatalog(),  # type: ignore[arg-type]
         starter=starter or FakeStarter(),
     )

@@ -30,6 +30,7 @@ from pipeline.services import Services
 from pipeline.storage import ObjectInfo
 from pipeline.usecases import image as image_usecase
 from pipeline.usecases import video
+from tests.fakes import FakeCatalog, RecordingPublisher
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -186,7 +187,7 @@ class RecordingStore:
 
 def services_for(st: Stack, logical: str, store: RecordingStore, work_dir: Path) -> Services:
     settings = Settings.from_env({**st.function_environment(logical), "WORK_DIR": str(work_dir)})
-    return Services(settings, store, catalog=None, events=None)  # type: ignore[arg-type]
+    return Services(settings, store, catalog=FakeCatalog(), events=RecordingPublisher())
 
 
 def upload(services: Services, path: str, data: bytes) -> SourceRef:
