@@ -118,7 +118,10 @@ def package_hls(
     asset = _asset(source)
     job = plan.job
     bucket = services.settings.publish_bucket
-    claimed_at = datetime.now(UTC)
+    # S3's LastModified has whole seconds: a newer version's file written later in the claim's second
+    # reads as older than an exact claim time. From the start of that second, the prune spares it (and at
+    # worst leaves a stale file of this second for the next publish to prune).
+    claimed_at = datetime.now(UTC).replace(microsecond=0)
     current = services.catalog.mark_processing(asset.course_id, asset.asset_id, source, info.kind, None)
     if not current:
         discarded = _discard_generation(services, asset, job)

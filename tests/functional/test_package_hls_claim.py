@@ -118,3 +118,22 @@ def test_the_prune_spares_what_a_newer_version_writes_after_the_claim(
 
     assert all(store.data(PUBLISH, key) == b"v2" for key in newer)
     assert store.data(PUBLISH, stale) is None
+
+
+def test_the_prune_spares_a_newer_file_written_in_the_claims_own_second(
+    services: Services, store: FakeObjectStore, catalog: FakeCatalog
+) -> None:
+    """S3 lists LastModified in whole seconds: a file v2 writes a moment after v1's claim, in the same
+    second, lists as that second's start. An exact claim time would call it older and prune it."""
+    v1 = upload(store, catalog, b"v1")
+    plan, _ = staged(services, store, v1)
+    newer = f"{HLS}720p/seg-0000000n-00000.ts"
+
+    def newer_run_copies_in(write: Write) -> None:
+        if write.op == "copy" and write.key.startswith(HLS) and not store.data(PUBLISH, newer):
+            store.seed(PUBLISH, newer, b"v2", age_s=0)  # now: the claim's second (the fake lists it so)
+
+    store.on_write = newer_run_copies_in
+    package(services, v1, plan)
+
+    assert store.data(PUBLISH, newer) == b"v2"
