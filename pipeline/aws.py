@@ -8,12 +8,19 @@ botocore itself; where clients go is read in ``pipeline.config`` (``AwsSettings`
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import boto3
 from botocore.config import Config
 
 from pipeline.config import DAX_ENDPOINT_ENV, ENDPOINT_ENV, AwsSettings
+
+if TYPE_CHECKING:  # the stubs are a dev dependency; Lambda has only boto3
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 __all__ = ["DAX_ENDPOINT_ENV", "ENDPOINT_ENV", "catalog_read_client", "client", "reset_clients"]
 _lock = threading.Lock()
@@ -21,6 +28,18 @@ _clients: dict[str, Any] = {}
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
 
 
+@overload
+def client(service: Literal["s3"]) -> S3Client: ...
+@overload
+def client(service: Literal["dynamodb"]) -> DynamoDBClient: ...
+@overload
+def client(service: Literal["events"]) -> EventBridgeClient: ...
+@overload
+def client(service: Literal["stepfunctions"]) -> SFNClient: ...
+@overload
+def client(service: Literal["sqs"]) -> SQSClient: ...
+@overload
+def client(service: str) -> Any: ...
 def client(service: str) -> Any:
     """A cached boto3 client for ``service`` (thread-safe: executions run tasks concurrently)."""
     with _lock:
@@ -43,7 +62,7 @@ def reset_clients() -> None:
         _clients.clear()
 
 
-def catalog_read_client() -> Any:
+def catalog_read_client() -> DynamoDBClient:
     """The client catalog *reads* go through: DAX when ``DAX_ENDPOINT`` is set, DynamoDB otherwise.
 
     DAX's client speaks the low-level DynamoDB API (GetItem, Query, Scan, BatchGetItem), so readers take
@@ -66,4 +85,5 @@ def catalog_read_client() -> Any:
                 ) from exc
             found = AmazonDaxClient(endpoint_url=endpoint, region_name=where.region)
             _clients["dax"] = found
-        return found
+        # DAX's client answers the low-level DynamoDB read API: typed as the client it stands in for.
+        return cast("DynamoDBClient", found)
