@@ -53,3 +53,7 @@ class StepContractError(Exception):
     """A state received data that does not fit ``pipeline.steps`` (a definition and functions from two
     different deploys, or a hand-started execution with a wrong input). A bug or an operator's mistake,
     never the author's: hence not a ``PipelineError``."""
+
+
+class CaptionError(PipelineError):
+    """A caption or subtitle file (SRT, WebVTT) cannot be read: the message names the line to fix."""

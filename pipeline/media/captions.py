@@ -1,0 +1,250 @@
+"""Caption and subtitle files (SRT, WebVTT) as authors export them: read, checked, repaired, sanitized.
+
+The first step of issue 13: this module knows nothing of HLS or the catalog yet. Authors' files come from
+editors, transcription services and Windows tools, so the input is whatever those write: UTF-8 with or
+without a BOM, UTF-16 with a BOM, cp1252; CRLF; SRT's comma or WebVTT's dot before the milliseconds;
+``<font>`` and ASS ``{\\an8}`` overrides. What leaves is WebVTT with only WebVTT's own cue markup, cues in
+order and inside the video, and one warning per repair, with its line number, for the author.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+from pipeline.errors import CaptionError
+
+MAX_CAPTION_BYTES = 5_000_000
+MAX_CUES = 50_000
+MAX_CUE_CHARS = 2_000
+MAX_WARNINGS = 20
+CAPTION_EXTENSIONS = frozenset({"srt", "vtt"})
+
+# ISO 639-1 (two letters) and the ISO 639-2/3 codes of languages that have no two-letter code but are
+# common in course catalogs; a BCP-47 tag's primary subtag must be one of them.
+_ISO_639_1_CODES = (
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de "
+    "dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id "
+    "ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu "
+    "lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu "
+    "rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr "
+    "ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu "
+)
+_ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
+_ISO_639_3_CODES = "yue cmn fil haw ast ckb sgn zxx und mul"
+_ISO_639_3 = frozenset(_ISO_639_3_CODES.split())
+_LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})((?:-[A-Za-z0-9]{2,8})*)$")
+_TIMESTAMP = r"(?:(\d{1,3}):)?([0-5]?\d):([0-5]\d)[,.](\d{1,3})"
+_TIMING = re.compile(rf"^\s*{_TIMESTAMP}\s*-->\s*{_TIMESTAMP}(.*)$")
+_TAG = re.compile(r"<(/?)([^>\s./]*)([^>]*)>")
+_ASS_OVERRIDE = re.compile(r"\{\\[^}]*\}")
+_ENTITY = re.compile(r"&(?!(?:amp|lt|gt|lrm|rlm|nbsp);)")
+_INNER_TIMESTAMP = re.compile(rf"^{_TIMESTAMP}$")
+# WebVTT's cue markup (W3C WebVTT §4.2.2), with the annotation only where the spec gives one.
+_CUE_TAGS = frozenset({"c", "i", "b", "u", "ruby", "rt", "v", "lang"})
+_CUE_SETTINGS = re.compile(
+    r"^(?:vertical:(?:rl|lr)|line:-?\d+%?(?:,\w+)?|position:\d+%(?:,\w+)?|size:\d+%|align:\w+)$"
+)
+
+
+@dataclass(frozen=True)
+class Cue:
+    start_ms: int
+    end_ms: int
+    text: str
+    line: int  # where the cue's timing line is in the author's file
+    settings: str = ""
+
+
+@dataclass(frozen=True)
+class Captions:
+    cues: list[Cue]
+    encoding: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """``media/lecture.en.srt``: the captions of ``media/lecture.*`` in English."""
+
+    stem: str
+    language: str
+
+
+def sidecar_of(path: str) -> Sidecar | None:
+    """The video a caption file attaches to (by stem) and its language, or None if the name says neither.
+
+    Raises CaptionError for a language tag that is not BCP-47 with a known primary language, so the
+    author learns the name is the problem (``lecture.english.srt``) instead of seeing nothing attach."""
+    base, ext = posixpath.splitext(path)
+    if ext.lower().lstrip(".") not in CAPTION_EXTENSIONS:
+        return None
+    stem, dot, tag = base.rpartition(".")
+    if not dot or not stem or posixpath.basename(stem) == "":
+        return None
+    return Sidecar(stem=stem, language=language_tag(tag, path))
+
+
+def language_tag(tag: str, name: str) -> str:
+    """``tag`` in BCP-47's canonical case (``pt-BR``, ``zh-Hant``), or a CaptionError saying what to write."""
+    match = _LANGUAGE_TAG.match(tag)
+    primary = match.group(1).lower() if match else ""
+    if not match or (primary not in _ISO_639_1 and primary not in _ISO_639_3):
+        raise CaptionError(
+            f"{name}: '{tag}' is not a language tag; name the file like lecture.en.srt or lecture.pt-BR.vtt "
+            "(a BCP-47 tag after the video's name)"
+        )
+    subtags = []
+    for sub in match.group(2).split("-")[1:]:
+        subtags.append(sub.upper() if len(sub) == 2 else sub.title() if len(sub) == 4 else sub.lower())
+    return "-".join([primary, *subtags])
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, str, list[str]]:
+    """(text, encoding, warnings): UTF-8 (BOM or not), UTF-16 with a BOM, else cp1252 with a warning."""
+    if len(data) > MAX_CAPTION_BYTES:
+        raise CaptionError(
+            f"{name} is {len(data):,} bytes; a caption file may be at most {MAX_CAPTION_BYTES:,}"
+        )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16", [f"{name}: converted from UTF-16 to UTF-8"]
+    try:
+        return data.decode("utf-8-sig"), "utf-8", []
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise CaptionError(f"{name}: not UTF-8, UTF-16 or Windows-1252 text; save it as UTF-8") from exc
+    return text, "cp1252", [f"{name}: not UTF-8; read as Windows-1252 and converted (save it as UTF-8)"]
+
+
+def _ms(hours: str | None, minutes: str, seconds: str, fraction: str) -> int:
+    return ((int(hours or 0) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + int(fraction.ljust(3, "0"))
+
+
+def sanitize_cue_text(text: str) -> str:
+    """Only WebVTT's own cue tags survive (``<b>``, ``<i>``, ``<v Name>``…); any other tag is dropped with
+    its text kept, ASS overrides go, and a bare ``&`` or ``<`` becomes an entity."""
+    text = _ASS_OVERRIDE.sub("", text)
+    out: list[str] = []
+    last = 0
+    for match in _TAG.finditer(text):
+        out.append(_text(text[last : match.start()]))
+        last = match.end()
+        closing, tag, rest = match.groups()
+        if _INNER_TIMESTAMP.match(tag + rest) and not closing:
+            out.append(match.group(0))
+        elif tag.lower() in _CUE_TAGS:
+            classes = "".join(f".{c}" for c in re.findall(r"\.([A-Za-z0-9_-]+)", rest.split(" ", 1)[0]))
+            annotation = rest.split(" ", 1)[1].strip() if not closing and " " in rest else ""
+            if annotation and tag.lower() in ("v", "lang"):
+                safe = annotation.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                out.append(f"<{tag.lower()}{classes} {safe}>")
+            else:
+                out.append(f"<{closing}{tag.lower()}{'' if closing else classes}>")
+    out.append(_text(text[last:]))
+    return "".join(out).strip()
+
+
+def _text(part: str) -> str:
+    """Cue text between tags: a bare ``&``, or a ``<``/``>`` no tag claimed, as entities."""
+    return _ENTITY.sub("&amp;", part).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def parse_captions(data: bytes, name: str, *, duration_s: float | None = None) -> Captions:
+    """Cues of an SRT or WebVTT file, repaired where that is safe (each repair a warning), refused where
+    the file cannot be read (a CaptionError naming the line)."""
+    text, encoding, warnings = decode_text(data, name)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    cues: list[Cue] = []
+    index = 0
+    if lines and lines[0].startswith("WEBVTT"):
+        while index < len(lines) and lines[index].strip():  # the header block
+            index += 1
+    while index < len(lines):
+        line = lines[index]
+        if not line.strip() or line.strip().startswith(("NOTE", "STYLE", "REGION")) and "-->" not in line:
+            index = _skip_block(lines, index) if line.strip() else index + 1
+            continue
+        timing = _TIMING.match(line)
+        numbered = line.strip().isdigit() or (index + 1 < len(lines) and "-->" in lines[index + 1])
+        if timing is None and numbered and index + 1 < len(lines):
+            index += 1  # a cue number or identifier line: the timing line follows
+            line = lines[index]
+            timing = _TIMING.match(line)
+        if timing is None:
+            if "-->" in line or numbered:
+                raise CaptionError(
+                    f"{name}, line {index + 1}: '{line.strip()[:60]}' is not a timing line; write it like "
+                    "00:01:02,500 --> 00:01:04,000"
+                )
+            raise CaptionError(f"{name}, line {index + 1}: expected a cue number or a timing line")
+        number = index + 1
+        start, end = _ms(*timing.groups()[0:4]), _ms(*timing.groups()[4:8])
+        settings = " ".join(s for s in timing.group(9).split() if _CUE_SETTINGS.match(s))
+        body: list[str] = []
+        index += 1
+        while index < len(lines) and lines[index].strip():
+            body.append(lines[index])
+            index += 1
+        cue_text = sanitize_cue_text("\n".join(body))[:MAX_CUE_CHARS]
+        if end <= start:
+            raise CaptionError(f"{name}, line {number}: the cue ends before it starts; check its times")
+        if cue_text:
+            cues.append(Cue(start, end, cue_text, number, settings))
+        if len(cues) > MAX_CUES:
+            raise CaptionError(f"{name}: more than {MAX_CUES:,} cues; split the file")
+    if not cues:
+        raise CaptionError(f"{name}: no cues found; is it an SRT or WebVTT file?")
+    return Captions(_repaired(cues, name, duration_s, warnings), encoding, warnings[:MAX_WARNINGS])
+
+
+def _skip_block(lines: list[str], index: int) -> int:
+    while index < len(lines) and lines[index].strip():
+        index += 1
+    return index
+
+
+def _repaired(cues: list[Cue], name: str, duration_s: float | None, warnings: list[str]) -> list[Cue]:
+    """In time order; an overlap is kept (WebVTT shows both) only when one cue is not simply the next one
+    starting early, which is an editor's rounding: that one is trimmed. Cues past the end are cut."""
+    ordered = sorted(cues, key=lambda c: (c.start_ms, c.end_ms))
+    if ordered != cues:
+        warnings.append(f"{name}: cues were out of order; they are sorted by start time")
+    out: list[Cue] = []
+    for cue in ordered:
+        if out and out[-1].end_ms > cue.start_ms and out[-1].end_ms < cue.end_ms:
+            previous = out[-1]
+            warnings.append(
+                f"{name}, line {previous.line}: the cue overlaps the next one; it now ends when that starts"
+            )
+            out[-1] = Cue(previous.start_ms, cue.start_ms, previous.text, previous.line, previous.settings)
+        out.append(cue)
+    if duration_s is not None:
+        limit = int(duration_s * 1000)
+        kept = [c for c in out if c.start_ms < limit]
+        if len(kept) < len(out):
+            dropped = len(out) - len(kept)
+            warnings.append(
+                f"{name}, line {out[len(kept)].line}: {dropped} cue(s) start after the video ends; dropped"
+            )
+        out = [c if c.end_ms <= limit else Cue(c.start_ms, limit, c.text, c.line, c.settings) for c in kept]
+    return [c for c in out if c.end_ms > c.start_ms]
+
+
+def _stamp(ms: int) -> str:
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+def to_webvtt(cues: list[Cue]) -> str:
+    """The whole file, for ``<track>`` and the transcript."""
+    blocks = ["WEBVTT"]
+    for cue in cues:
+        timing = f"{_stamp(cue.start_ms)} --> {_stamp(cue.end_ms)}"
+        blocks.append(f"{timing} {cue.settings}".rstrip() + "\n" + cue.text)
+    return "\n\n".join(blocks) + "\n"
