@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 import boto3
 from botocore.config import Config
 
-from pipeline.config import DAX_ENDPOINT_ENV, ENDPOINT_ENV, AwsSettings
+from pipeline.config import DAX_ENDPOINT_ENV, AwsSettings
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; Lambda has only boto3
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -21,8 +21,6 @@ if TYPE_CHECKING:  # the stubs are a dev dependency; Lambda has only boto3
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
-
-__all__ = ["DAX_ENDPOINT_ENV", "ENDPOINT_ENV", "catalog_read_client", "client", "reset_clients"]
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)

@@ -13,8 +13,7 @@ from unittest.mock import patch
 
 from moto import mock_aws
 
-from pipeline import aws
-from pipeline.config import AwsSettings
+from pipeline.config import ENDPOINT_ENV, AwsSettings
 from pipeline.local.loopback import guard_wsgi
 
 if TYPE_CHECKING:
@@ -92,7 +91,7 @@ class MotoStack:
             return {}
         creds = AwsSettings.from_env()
         return {
-            aws.ENDPOINT_ENV: self.endpoint_url,
+            ENDPOINT_ENV: self.endpoint_url,
             # moto's Step Functions interpreter calls Lambda at localhost:MOTO_PORT outside mock_aws.
             "MOTO_PORT": str(self.port),
             # Signing needs credentials; the server accepts any.

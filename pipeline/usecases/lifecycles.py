@@ -21,24 +21,28 @@ if TYPE_CHECKING:
     from pipeline.steps import ExecutionState
 
 
+def _none(_aid: str) -> tuple[str, ...]:
+    return ()
+
+
+def _nothing_to_discard(_state: ExecutionState, _services: Services) -> int:
+    return 0
+
+
 @dataclass(frozen=True)
 class Lifecycle:
     """One kind's answers. Paths are relative to the course's publish prefix."""
 
-    folders: Callable[[str], tuple[str, ...]]
+    folders: Callable[[str], tuple[str, ...]] = _none
     """The folders only this asset publishes into (asset id -> folders), removed whole on deletion."""
-    files: Callable[[str], tuple[str, ...]] = lambda _aid: ()
+    files: Callable[[str], tuple[str, ...]] = _none
     """Single published files (a lesson page, the course index)."""
-    discard_partial: Callable[[ExecutionState, Services], int] = lambda _state, _services: 0
+    discard_partial: Callable[[ExecutionState, Services], int] = _nothing_to_discard
     """After a failure: remove what this version staged or wrote before it failed; returns the count."""
     refresh_dependents: Callable[[AssetKey, Services], list[str]] = text.refresh_embedders
     """After a removal: render again the pages that showed the asset; returns the keys written."""
     renders_pages: bool = False
     """A run of this kind re-renders other pages, so a run that lands after its deletion must refresh them."""
-
-
-def _none(_aid: str) -> tuple[str, ...]:
-    return ()
 
 
 _MEDIA = Lifecycle(folders=lambda aid: (layout.media_dir(aid),), discard_partial=video.discard_partial_video)
@@ -48,13 +52,11 @@ LIFECYCLES: dict[str, Lifecycle] = {
     "audio": _MEDIA,
     "image": Lifecycle(folders=lambda aid: (layout.image_dir(aid),)),
     "lesson": Lifecycle(
-        folders=_none,
         files=lambda aid: (layout.lesson_page(aid),),
         refresh_dependents=text.refresh_siblings,
         renders_pages=True,
     ),
     "manifest": Lifecycle(
-        folders=_none,
         files=lambda _aid: (layout.course_index(),),
         refresh_dependents=text.refresh_all_lessons,
         renders_pages=True,
@@ -63,7 +65,7 @@ LIFECYCLES: dict[str, Lifecycle] = {
 
 # A file deleted or failed before Classify named its kind: whatever any kind could have left is looked
 # for, and the lessons that embed it are refreshed.
-UNKNOWN = Lifecycle(folders=_none)
+UNKNOWN = Lifecycle()
 
 
 def lifecycle_for(kind: str | None) -> Lifecycle:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, cast
 
-from pipeline.catalog.details import merge
+from pipeline.catalog.details import Details, merge
 from pipeline.catalog.events import asset_event, course_event
 from pipeline.catalog.model import AssetStatus
 from pipeline.errors import StepContractError, UnsafeKeyError
@@ -25,9 +25,7 @@ def record_asset(state: ExecutionState, services: Services, execution_arn: str |
     info = state.asset
     if info is None:
         raise StepContractError("RecordAsset needs the state's 'asset' (Classify's result)")
-    produced = state.produced()
-    outputs = [o for part in produced for o in part.outputs]
-    details = merge([part.details for part in produced])
+    outputs, details = published_outputs(state)
     if state.probe is not None:
         details["probe"] = dict(state.probe.to_dict())
     course_id, asset_id, kind = info.course_id, info.asset_id, info.kind
@@ -68,6 +66,12 @@ def record_asset(state: ExecutionState, services: Services, execution_arn: str |
             resources,
         )
     return Recorded(status="PUBLISHED", asset_id=asset_id, outputs=len(outputs))
+
+
+def published_outputs(state: ExecutionState) -> tuple[list[str], Details]:
+    """The producing tasks' outputs (the entry point first) and their details, merged."""
+    produced = state.produced()
+    return [o for part in produced for o in part.outputs], merge([part.details for part in produced])
 
 
 def explain_error(error: CaughtError | None) -> tuple[str, str]:

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pipeline import aws, layout
+from pipeline import aws, config, layout
 from pipeline.catalog.dynamo import DynamoCatalog
 from pipeline.catalog.model import SCHEMA_VERSION, SourceRef
 from pipeline.catalog.query import CatalogQuery
@@ -262,7 +262,7 @@ def catalog_on_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    for name in (aws.DAX_ENDPOINT_ENV, aws.ENDPOINT_ENV):
+    for name in (config.DAX_ENDPOINT_ENV, config.ENDPOINT_ENV):
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
         _reset()
@@ -724,7 +724,7 @@ def test_answers_are_identical_through_dax(api: Api, monkeypatch: pytest.MonkeyP
         return RecordingDax(api.client, calls)
 
     monkeypatch.setitem(sys.modules, "amazondax", types.SimpleNamespace(AmazonDaxClient=dax_client))
-    monkeypatch.setenv(aws.DAX_ENDPOINT_ENV, "daxs://catalog.abc123.dax-clusters.us-east-1.amazonaws.com")
+    monkeypatch.setenv(config.DAX_ENDPOINT_ENV, "daxs://catalog.abc123.dax-clusters.us-east-1.amazonaws.com")
     _reset()
     through_dax = [ask(path, query) for path, query in requests]
     assert [(a.status, a.body, a.headers["etag"]) for a in through_dax] == [

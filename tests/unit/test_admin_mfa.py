@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pipeline import aws
+from pipeline import aws, config
 from pipeline.access.claims import GROUPS_CLAIM, NotInGroupError, require_group
 from pipeline.access.mfa import apply_v2_response, token_groups, v2_response
 from pipeline.handlers import pre_token
@@ -71,7 +71,7 @@ def test_operator_routes_and_sessions_say_what_to_do() -> None:
 @pytest.fixture
 def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv(aws.ENDPOINT_ENV, raising=False)
+    monkeypatch.delenv(config.ENDPOINT_ENV, raising=False)
     with mock_aws():
         aws.reset_clients()
         cognito = boto3.client("cognito-idp", region_name="us-east-1")

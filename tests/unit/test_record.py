@@ -2,16 +2,15 @@ from __future__ import annotations
 
 import json
 
-from pipeline.catalog.details import merge
 from pipeline.steps import CaughtError, ExecutionState, parse
-from pipeline.usecases.record import explain_error
+from pipeline.usecases.record import explain_error, published_outputs
 
 SOURCE = {"bucket": "ingest", "key": "courses/c/media/a.mp4", "versionId": "v1"}
 
 
 def _merge_results(state: dict[str, object]) -> tuple[list[str], dict[str, object]]:
-    produced = parse(ExecutionState, {"source": SOURCE, **state}).produced()
-    return [o for p in produced for o in p.outputs], dict(merge([p.details for p in produced]))
+    outputs, details = published_outputs(parse(ExecutionState, {"source": SOURCE, **state}))
+    return outputs, dict(details)
 
 
 def _error(data: dict[str, str]) -> CaughtError:
