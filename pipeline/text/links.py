@@ -15,6 +15,30 @@ TargetKind = Literal["page", "image", "video", "audio", "file"]
 
 
 @dataclass(frozen=True)
+class CaptionTrack:
+    """One caption or subtitle language of a video, as the page's ``<track>`` and menu offer it.
+
+    ``src`` is the whole-file WebVTT (relative to the page); ``kind`` is the ``<track kind>``: captions
+    (for viewers who cannot hear: sound cues too) or subtitles (a translation of the dialogue).
+    """
+
+    language: str
+    label: str
+    src: str
+    kind: Literal["captions", "subtitles"] = "subtitles"
+    default: bool = False
+
+
+@dataclass(frozen=True)
+class TranscriptCue:
+    """One cue of the transcript shown under the player: plain text (cue markup stripped)."""
+
+    start_ms: int
+    end_ms: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Target:
     """A course file a lesson refers to, with URLs relative to the lesson page.
 
@@ -31,6 +55,11 @@ class Target:
     poster: str | None = None
     thumbnails: str | None = None
     missing: bool = False
+    captions: tuple[CaptionTrack, ...] = ()
+    """Published (or predicted) caption languages of a video, the default first."""
+    transcript: tuple[TranscriptCue, ...] = ()
+    """The default caption language's cues, once that caption file is published."""
+    transcript_language: str | None = None
 
 
 # ``None``: not a course file (an anchor, an external URL, a path leaving the course): keep it as written.
