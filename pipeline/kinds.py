@@ -14,7 +14,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["video", "audio", "image", "lesson", "manifest"]
+Kind = Literal["video", "audio", "image", "lesson", "manifest", "caption"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,12 @@ KINDS: tuple[KindSpec, ...] = (
         frozenset({"md", "markdown"}),
         "Markdown lessons (.md, .markdown)",
         "a UTF-8 Markdown lesson",
+    ),
+    KindSpec(
+        "caption",
+        frozenset({"srt", "vtt"}),
+        "captions (.srt, .vtt named after their video: lecture.en.srt)",
+        "an SRT or WebVTT caption file",
     ),
 )
 

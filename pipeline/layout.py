@@ -74,6 +74,20 @@ def work_thumbs(work_prefix: str) -> str:
     return f"{work_prefix}{THUMBS_DIR}/"
 
 
+def caption_dir(asset_id: str) -> str:
+    """A caption file's own folder: its checked, sanitized whole-file WebVTT (``<track>``, transcript)."""
+    return f"captions/{asset_id}"
+
+
+def caption_vtt(asset_id: str) -> str:
+    return f"{caption_dir(asset_id)}/track.vtt"
+
+
+def subtitles_dir(video_asset_id: str) -> str:
+    """The video's HLS subtitle renditions (``subs/<caption asset id>/``, ``subs/embedded-<n>/``)."""
+    return f"{hls_dir(video_asset_id)}/subs"
+
+
 def image_dir(asset_id: str) -> str:
     return f"images/{asset_id}"
 

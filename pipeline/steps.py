@@ -352,6 +352,7 @@ TASKS: dict[str, Task] = {
     "PackageHls": Task(PackageInput, Outputs, "pipeline.handlers.package_hls.handler"),
     "MakeImageVariants": Task(AssetInput, Outputs, "pipeline.handlers.image_variants.handler"),
     "RenderLesson": Task(AssetInput, Outputs, "pipeline.handlers.render_lesson.handler"),
+    "RenderCaptions": Task(AssetInput, Outputs, "pipeline.handlers.render_captions.handler"),
     "BuildCourse": Task(AssetInput, Outputs, "pipeline.handlers.build_course.handler"),
     "RecordAsset": Task(RecordInput, Recorded, "pipeline.handlers.record_asset.handler"),
     "RecordFailure": Task(RecordInput, FailureRecorded, "pipeline.handlers.record_failure.handler"),

@@ -47,6 +47,17 @@ class ObjectStore(Protocol):
 
     def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None: ...
 
+    def read_object(self, bucket: str, key: str) -> tuple[bytes, str] | None:
+        """Body and ETag from one read (None when absent): what ``replace_bytes`` is conditioned on."""
+        ...
+
+    def replace_bytes(
+        self, bucket: str, key: str, data: bytes, *, etag: str, cache_control: str | None = None
+    ) -> bool:
+        """Overwrite only while the object is still the version with ``etag`` (S3's If-Match); False
+        when another writer came first."""
+        ...
+
     def list_keys(
         self, bucket: str, prefix: str, *, modified_before: datetime | None = None
     ) -> Iterator[str]: ...
@@ -147,6 +158,29 @@ class S3ObjectStore:
         if cache_control:
             extra["CacheControl"] = cache_control
         self._s3.put_object(Bucket=bucket, Key=key, Body=data, **extra)
+
+    def read_object(self, bucket: str, key: str) -> tuple[bytes, str] | None:
+        try:
+            resp = self._s3.get_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if _is_missing(exc):
+                return None
+            raise
+        return resp["Body"].read(), str(resp.get("ETag", "")).strip('"')
+
+    def replace_bytes(
+        self, bucket: str, key: str, data: bytes, *, etag: str, cache_control: str | None = None
+    ) -> bool:
+        extra: dict[str, Any] = {"ContentType": content_type_for(key)}
+        if cache_control:
+            extra["CacheControl"] = cache_control
+        try:
+            self._s3.put_object(Bucket=bucket, Key=key, Body=data, IfMatch=f'"{etag}"', **extra)
+        except ClientError as exc:
+            if _code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict", "NoSuchKey"):
+                return False
+            raise
+        return True
 
     def list_keys(
         self, bucket: str, prefix: str, *, modified_before: datetime | None = None

@@ -27,6 +27,14 @@ class Rendition(TypedDict):
     iframePlaylist: str | None
 
 
+class SubtitleDetails(TypedDict):
+    language: str
+    name: str
+    kind: str
+    forced: bool
+    folder: str
+
+
 class HlsDetails(TypedDict, total=False):
     """PackageHls's result; ``{superseded, discarded}`` only when a newer version claimed the asset."""
 
@@ -40,6 +48,8 @@ class HlsDetails(TypedDict, total=False):
     renditions: list[Rendition]
     superseded: bool
     discarded: int
+    subtitles: list[SubtitleDetails]
+    """Subtitle renditions the master listed when it was written (caption files attach later too)."""
 
 
 class SpriteDetails(TypedDict):
@@ -80,6 +90,22 @@ class CourseDetails(TypedDict, total=False):
     superseded: bool
 
 
+class CaptionDetails(TypedDict):
+    """A caption file's: its language, the video(s) it attached to, and what the check repaired."""
+
+    language: str
+    label: str
+    forced: bool
+    sdh: bool
+    cues: int
+    encoding: str
+    vtt: str
+    videos: list[str]
+    """Paths of the videos (same name, other extension) it is a rendition of; empty until one is uploaded."""
+    attached: list[str]
+    """Those whose published master lists it now (a video still encoding adds it when it publishes)."""
+
+
 class Details(TypedDict, total=False):
     """Everything a kind may record; each kind fills its own keys (SCHEMA.md)."""
 
@@ -91,6 +117,7 @@ class Details(TypedDict, total=False):
     variants: list[ImageVariant]
     lesson: LessonDetails
     course: CourseDetails
+    caption: CaptionDetails
     warnings: list[str]
 
 

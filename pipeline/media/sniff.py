@@ -47,6 +47,10 @@ def sniff_kind(path: Path, name: str) -> Kind:
     kind = _binary_kind(head, ext, basename)
     if kind is not None:
         return kind
+    if named is not None and named.kind == "caption":
+        # Caption tools write UTF-16 and cp1252 too: RenderCaptions reads those and says what it converted,
+        # and refuses what is not text with the line it stopped at.
+        return "caption"
 
     text = _decode_text(head, complete=len(head) < HEAD_BYTES)
     if text is not None:

@@ -47,9 +47,24 @@ class TsFormatError(ValueError):
 
 def index_segment(path: Path, *, stream: str = "video") -> TsIndex:
     """Index the video (or, with ``stream="audio"``, the audio) elementary stream of one TS segment."""
-    data = path.read_bytes()
+    return index_bytes(path.read_bytes(), path.name, stream=stream)
+
+
+def first_pts(head: bytes, name: str) -> float | None:
+    """The first presentation time (seconds) in the first packets of a segment: a ranged read of its
+    start is enough (whole packets are kept). The video's if there is one, else the audio's."""
+    data = head[: len(head) - len(head) % PACKET]
+    for stream in ("video", "audio"):
+        pts = index_bytes(data, name, stream=stream).first_pts
+        if pts is not None:
+            return pts
+    return None
+
+
+def index_bytes(data: bytes, name: str, *, stream: str = "video") -> TsIndex:
+    """``index_segment`` of bytes already read (``name`` for messages)."""
     if len(data) % PACKET or (data and data[0] != _SYNC):
-        raise TsFormatError(f"{path.name} is not a 188-byte-packet MPEG-TS file")
+        raise TsFormatError(f"{name} is not a 188-byte-packet MPEG-TS file")
     wanted = _VIDEO_STREAM_TYPES if stream == "video" else _AUDIO_STREAM_TYPES
     pmt_pid: int | None = None
     media_pid: int | None = None
@@ -58,7 +73,7 @@ def index_segment(path: Path, *, stream: str = "video") -> TsIndex:
     for offset in range(0, len(data), PACKET):
         packet = data[offset : offset + PACKET]
         if packet[0] != _SYNC:
-            raise TsFormatError(f"{path.name}: lost sync at byte {offset}")
+            raise TsFormatError(f"{name}: lost sync at byte {offset}")
         pid = ((packet[1] & 0x1F) << 8) | packet[2]
         unit_start = bool(packet[1] & 0x40)
         payload, random_access = _payload(packet)

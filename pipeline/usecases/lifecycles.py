@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline import layout
-from pipeline.usecases import text, video
+from pipeline.usecases import captions, text, video
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -54,6 +54,11 @@ LIFECYCLES: dict[str, Lifecycle] = {
     "lesson": Lifecycle(
         files=lambda aid: (layout.lesson_page(aid),),
         refresh_dependents=text.refresh_siblings,
+        renders_pages=True,
+    ),
+    "caption": Lifecycle(
+        folders=lambda aid: (layout.caption_dir(aid),),
+        refresh_dependents=captions.refresh_after_removal,
         renders_pages=True,
     ),
     "manifest": Lifecycle(

@@ -142,6 +142,9 @@ def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DI
                 "image", path, rel(layout.image_variant(aid, layout.IMAGE_DEFAULT_WIDTH)),
                 srcset=image_srcset(aid, details, rel), missing=missing,
             )  # fmt: skip
+        if named == "caption":
+            # A link to a caption file downloads its checked WebVTT (a transcript with timings).
+            return Target("file", path, rel(layout.caption_vtt(aid)) + anchor, missing=missing)
         return Target("file", path, url, missing=missing)
 
     return resolve

@@ -26,6 +26,7 @@ from pipeline.media.probe import ProbeResult, probe
 from pipeline.media.sprites import make_sprites
 from pipeline.publish import IMMUTABLE, SHORT, publish_tree
 from pipeline.steps import AssetInfo, AudioDone, ChunkDone, ExecutionState, Outputs
+from pipeline.usecases.subtitle_renditions import attach_captions
 from pipeline.usecases.workspace import workspace
 
 if TYPE_CHECKING:
@@ -136,13 +137,22 @@ def package_hls(
     prefix = hls_prefix(asset)
     _publish_segments(services, bucket, job, prefix, result.segment_files)
     thumbs = _publish_thumbnails(services, bucket, job, thumbs_prefix(asset))
-    for rel in sorted(result.playlists, key=lambda p: p == MASTER):
-        services.store.put_bytes(bucket, prefix + rel, result.playlists[rel].encode(), cache_control=SHORT)
-    # Only now, with the new master in place, may what the previous version published go.
+    for rel in result.playlists:
+        if rel != MASTER:
+            services.store.put_bytes(
+                bucket, prefix + rel, result.playlists[rel].encode(), cache_control=SHORT
+            )
+    # The master last, with the captions already published for this video segmented to its timeline.
+    subtitles = attach_captions(asset, services, new_master=result.playlists[MASTER]) or []
+    # Only now, with the new master in place, may what the previous version published go (the subtitle
+    # renditions are attach_captions' to keep or remove).
     wanted = {prefix + rel for rel in [*result.playlists, *result.segment_files]} | thumbs
+    subs = asset.publish_prefix + layout.subtitles_dir(asset.asset_id) + "/"
     for tree in (prefix, thumbs_prefix(asset)):
         stale = [
-            k for k in services.store.list_keys(bucket, tree, modified_before=claimed_at) if k not in wanted
+            k
+            for k in services.store.list_keys(bucket, tree, modified_before=claimed_at)
+            if k not in wanted and not k.startswith(subs)
         ]
         services.store.delete_keys(bucket, stale)
     services.store.delete_keys(bucket, list(services.store.list_keys(bucket, job.work_prefix)))
@@ -156,6 +166,10 @@ def package_hls(
         segments=sum(v.segments for v in result.variants),
         chunks=len(plan.chunks),
         audio={"language": job.audio_language, "codecs": audio.codecs} if audio else None,
+        subtitles=[
+            {"language": s.language, "name": s.name, "kind": s.kind, "forced": s.forced, "folder": s.folder}
+            for s in subtitles
+        ],
         renditions=[
             {
                 "name": v.name,

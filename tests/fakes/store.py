@@ -173,6 +173,17 @@ class FakeObjectStore:
     def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None:
         self._write(Write("put", bucket, key, cache_control), data)
 
+    def read_object(self, bucket: str, key: str) -> tuple[bytes, str] | None:
+        found = self.latest(bucket, key)
+        if found is None or found.data is None:
+            return None
+        return found.data, found.etag
+
+    def replace_bytes(
+        self, bucket: str, key: str, data: bytes, *, etag: str, cache_control: str | None = None
+    ) -> bool:
+        return self._write(Write("put", bucket, key, cache_control), data, expect_etag=etag)
+
     def list_keys(
         self, bucket: str, prefix: str, *, modified_before: datetime | None = None
     ) -> Iterator[str]:
@@ -238,12 +249,19 @@ class FakeObjectStore:
             )
         )
 
-    def _write(self, write: Write, data: bytes | None, version_id: str | None = None) -> None:
+    def _write(
+        self, write: Write, data: bytes | None, version_id: str | None = None, expect_etag: str | None = None
+    ) -> bool:
         with self._lock:
             if data is None and not self._objects.get((write.bucket, write.key)):
                 # Deleting what was never there writes nothing (moto adds no delete marker for it either).
-                return
+                return False
+            if expect_etag is not None:
+                versions = self._objects.get((write.bucket, write.key)) or []
+                if not versions or versions[-1].is_delete_marker or versions[-1].etag != expect_etag:
+                    return False  # S3's 412 Precondition Failed (If-Match)
             self._store(write.bucket, write.key, data, write.cache_control, self.now(), version_id)
             self.writes.append(write)
         if self.on_write is not None:
             self.on_write(write)
+        return True

@@ -318,6 +318,14 @@ def _store_story(store: Any, tmp: Path) -> list[Any]:
     store.delete_keys(PLAIN, ["x/b.m3u8", "x/none.ts"])
     out.append(list(store.list_keys(PLAIN, "x/")))
     out.append(_info(store.head(PLAIN, "x/a.ts"), versions))
+    # Conditional overwrite (If-Match): only the version that was read may be replaced.
+    body, etag = store.read_object(PLAIN, "x/a.ts")
+    out.append(body)
+    out.append(store.replace_bytes(PLAIN, "x/a.ts", b"second writer", etag=etag))
+    out.append(store.replace_bytes(PLAIN, "x/a.ts", b"stale writer", etag=etag))
+    out.append(store.get_bytes(PLAIN, "x/a.ts"))
+    out.append(store.read_object(PLAIN, "x/missing.ts"))
+    out.append(store.replace_bytes(PLAIN, "x/missing.ts", b"x", etag=etag))
     return out
 
 

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pipeline.errors import InvalidMediaError, LessonError
+from pipeline.errors import CaptionError, InvalidMediaError, LessonError
 from pipeline.keys import asset_id_for
 from pipeline.kinds import KINDS, MEDIA_KINDS, SUPPORTED, kind_by_name
 from pipeline.local.run import upload_wave
+from pipeline.media.captions import parse_captions
 from pipeline.media.sniff import sniff_kind
 from pipeline.usecases.delete import kind_of
 from pipeline.usecases.text import CourseState, make_resolver
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 ROWS = [(spec, ext) for spec in KINDS for ext in sorted(spec.extensions)]
-LINK_KIND = {"video": "video", "audio": "audio", "image": "image", "lesson": "page"}
+LINK_KIND = {"video": "video", "audio": "audio", "image": "image", "lesson": "page", "caption": "file"}
 
 
 @pytest.mark.parametrize(("spec", "ext"), ROWS, ids=[f"{s.kind}-{e}" for s, e in ROWS])
@@ -42,6 +43,13 @@ def test_every_reader_of_a_name_agrees_with_the_table(spec: object, ext: str, tm
     # Bytes that are no format at all: the error names what the extension promised.
     junk = tmp_path / f"x.{ext}"
     junk.write_bytes(bytes(range(256)) * 8)
+    if spec.kind == "caption":
+        # Caption tools write UTF-16 and cp1252 too: the name routes it, RenderCaptions reads it or
+        # says which line it could not read.
+        assert sniff_kind(junk, junk.name) == "caption"
+        with pytest.raises(CaptionError, match="UTF-8"):
+            parse_captions(junk.read_bytes(), junk.name)
+        return
     expected = InvalidMediaError if spec.kind in MEDIA_KINDS else LessonError
     with pytest.raises(expected) as raised:
         sniff_kind(junk, junk.name)

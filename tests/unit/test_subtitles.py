@@ -6,7 +6,7 @@ import m3u8
 import pytest
 
 from pipeline.media.captions import parse_captions
-from pipeline.media.subtitles import media_tag, segment_captions
+from pipeline.media.subtitles import media_tag, segment_captions, uniform_durations
 
 SRT = (
     b"1\n00:00:01,000 --> 00:00:03,000\nfirst\n\n"
@@ -17,7 +17,7 @@ SRT = (
 
 def test_segments_align_with_the_video_and_repeat_cues_that_span_a_seam() -> None:
     cues = parse_captions(SRT, "a.en.srt").cues
-    rendition = segment_captions(cues, segment_s=6, duration_s=14.5, mpegts_start=126_000)
+    rendition = segment_captions(cues, durations=uniform_durations(6, 14.5), mpegts_start=126_000)
     playlist = m3u8.loads(rendition.playlist)
     assert playlist.target_duration == 6 and playlist.is_endlist and playlist.playlist_type == "vod"
     assert [s.uri for s in playlist.segments] == ["sub-00000.vtt", "sub-00001.vtt", "sub-00002.vtt"]
@@ -33,7 +33,7 @@ def test_segments_align_with_the_video_and_repeat_cues_that_span_a_seam() -> Non
 
 def test_a_segment_without_cues_is_still_a_valid_webvtt_file() -> None:
     cues = parse_captions(b"1\n00:00:01,000 --> 00:00:02,000\nonly\n", "a.srt").cues
-    rendition = segment_captions(cues, segment_s=6, duration_s=12, mpegts_start=0)
+    rendition = segment_captions(cues, durations=uniform_durations(6, 12), mpegts_start=0)
     assert rendition.segments["sub-00001.vtt"] == "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n"
 
 

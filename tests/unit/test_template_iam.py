@@ -173,6 +173,17 @@ class RecordingStore:
         self._object("s3:PutObject", bucket, key)
         self.objects[(bucket, key)] = data
 
+    def read_object(self, bucket: str, key: str) -> tuple[bytes, str] | None:
+        self._object("s3:GetObject", bucket, key)
+        data = self.objects.get((bucket, key))
+        return None if data is None else (data, "e")
+
+    def replace_bytes(
+        self, bucket: str, key: str, data: bytes, *, etag: str, cache_control: str | None = None
+    ) -> bool:
+        self.put_bytes(bucket, key, data)
+        return True
+
     def list_keys(
         self, bucket: str, prefix: str, *, modified_before: datetime | None = None
     ) -> Iterator[str]:

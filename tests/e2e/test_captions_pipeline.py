@@ -1,0 +1,145 @@
+"""Captions through the real state machine on moto: a caption uploaded before its video and one after it
+both end up as subtitle renditions of the video's master, the later one without re-encoding anything;
+deleting one takes its rendition down; ffmpeg, as an HLS client, reads the subtitles in cue time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+import m3u8
+import pytest
+
+from pipeline.catalog.dynamo import DynamoCatalog
+from pipeline.keys import asset_id_for
+from pipeline.local.runtime import LocalRuntime
+from pipeline.local.samples import make_lecture_clip
+from tests.e2e.test_video_pipeline import REPO, download, published
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+pytestmark = [pytest.mark.slow, pytest.mark.ffmpeg]
+COURSE = "captions-e2e"
+VIDEO = f"courses/{COURSE}/media/lecture.mp4"
+
+FRENCH_SRT = (
+    "\ufeff1\r\n00:00:01,000 --> 00:00:03,000\r\nBonjour à tous\r\n\r\n"
+    "2\r\n00:00:07,500 --> 00:00:09,000\r\n<font color=red>Deuxième</font> phrase\r\n\r\n"
+).encode()
+ENGLISH_VTT = (
+    b"WEBVTT\n\n00:00.500 --> 00:02.000\nHello everyone\n\n00:06.000 --> 00:08.000\n<b>Second</b> line\n"
+)
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Iterator[LocalRuntime]:
+    with LocalRuntime(REPO / "template.yaml", parameters={"LogLevel": "ERROR"}) as rt:
+        yield rt
+
+
+def settle(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    runtime.pump()
+    sfn = runtime.client("stepfunctions")
+    arns = [
+        str(e["executionArn"])
+        for e in sfn.list_executions(stateMachineArn=runtime.state_machine_arn)["executions"]
+    ]
+    done = runtime.wait_for(arns, timeout_s=180)
+    return sorted(done.values(), key=lambda d: d["startDate"])
+
+
+def entered(runtime: LocalRuntime, execution: dict[str, Any]) -> list[str]:
+    history = runtime.history(str(execution["executionArn"]))
+    return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+
+
+def master(runtime: LocalRuntime) -> str:
+    key = f"courses/{COURSE}/media/{asset_id_for('media/lecture.mp4')}/hls/master.m3u8"
+    body: bytes = runtime.client("s3").get_object(Bucket=runtime.publish_bucket, Key=key)["Body"].read()
+    return body.decode()
+
+
+def items(runtime: LocalRuntime) -> dict[str, dict[str, Any]]:
+    catalog = DynamoCatalog(runtime.client("dynamodb"), runtime.catalog_table)
+    return {str(i.get("path")): i for i in catalog.course_items(COURSE) if i.get("path")}
+
+
+def test_captions_before_and_after_the_video(runtime: LocalRuntime, tmp_path: Path) -> None:
+    clip = make_lecture_clip(tmp_path / "lecture.mp4", seconds=12, width=320, height=180)
+    runtime.upload(f"courses/{COURSE}/media/lecture.fr.srt", FRENCH_SRT)
+    first = settle(runtime)
+    assert first[-1]["status"] == "SUCCEEDED"
+    french = items(runtime)["media/lecture.fr.srt"]
+    assert french["status"] == "PUBLISHED" and french["kind"] == "caption"
+    assert french["details"]["caption"]["language"] == "fr"
+    assert french["details"]["caption"]["attached"] == []  # no video yet
+    assert french["details"]["caption"]["cues"] == 2 and french["details"]["caption"]["encoding"] == "utf-8"
+
+    runtime.upload(VIDEO, clip)
+    settle(runtime)
+    playlist = m3u8.loads(master(runtime))
+    subs = [m for m in playlist.media if m.type == "SUBTITLES"]
+    assert [(m.language, m.name) for m in subs] == [("fr", "Français")]
+    assert all(p.stream_info.subtitles == "subs" for p in playlist.playlists)
+
+    segments_before = {
+        k: runtime.client("s3").head_object(Bucket=runtime.publish_bucket, Key=k)["ETag"]
+        for k in published(runtime, f"courses/{COURSE}/media/")
+        if k.endswith(".ts")
+    }
+    runtime.upload(f"courses/{COURSE}/media/lecture.en.vtt", ENGLISH_VTT)
+    late = settle(runtime)[-1]
+    assert late["status"] == "SUCCEEDED"
+    states = entered(runtime, late)
+    assert "RenderCaptions" in states and "EncodeChunk" not in states  # no re-encode
+    playlist = m3u8.loads(master(runtime))
+    subs = [m for m in playlist.media if m.type == "SUBTITLES"]
+    assert sorted((m.language, m.name) for m in subs) == [("en", "English"), ("fr", "Français")]
+    english = next(m for m in subs if m.language == "en")
+    assert "transcribes-spoken-dialog" in (english.characteristics or "")  # same language as the audio
+    segments_after = {
+        k: runtime.client("s3").head_object(Bucket=runtime.publish_bucket, Key=k)["ETag"]
+        for k in published(runtime, f"courses/{COURSE}/media/")
+        if k.endswith(".ts")
+    }
+    assert segments_after == segments_before
+
+    # ffmpeg as an HLS client reads both renditions with their languages (its HLS demuxer reads
+    # subtitle renditions only with -strict experimental, and ignores X-TIMESTAMP-MAP: the cue times it
+    # reports are the authored ones; the browser test checks the mapping with hls.js).
+    download(runtime, published(runtime, f"courses/{COURSE}/media/"), tmp_path / "pub")
+    root = tmp_path / "pub" / f"courses/{COURSE}/media/{asset_id_for('media/lecture.mp4')}/hls"
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-strict", "experimental", "-show_entries",
+         "stream=index,codec_type,codec_name:stream_tags=language:packet=stream_index,pts_time",
+         "-of", "json", str(root / "master.m3u8")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    report = json.loads(probe.stdout)
+    text_streams = {
+        s["index"]: s["tags"]["language"] for s in report["streams"] if s["codec_type"] == "subtitle"
+    }
+    assert sorted(text_streams.values()) == ["en", "fr"]
+    assert all(s["codec_name"] == "webvtt" for s in report["streams"] if s["codec_type"] == "subtitle")
+    french_times = sorted(
+        float(p["pts_time"]) for p in report["packets"] if text_streams.get(p["stream_index"]) == "fr"
+    )
+    assert french_times == [1.0, 7.5]
+    vtt = (root / "subs" / asset_id_for("media/lecture.fr.srt") / "index.m3u8").read_text()
+    assert "#EXT-X-ENDLIST" in vtt
+    first_segment = (root / "subs" / asset_id_for("media/lecture.fr.srt") / "sub-00000.vtt").read_text()
+    assert "X-TIMESTAMP-MAP=MPEGTS:" in first_segment and "Bonjour à tous" in first_segment
+    assert "<font" not in first_segment
+
+    # Deleting the English file takes its rendition (and its files) down; French stays.
+    runtime.client("s3").delete_object(
+        Bucket=runtime.ingest_bucket, Key=f"courses/{COURSE}/media/lecture.en.vtt"
+    )
+    settle(runtime)
+    subs = [m for m in m3u8.loads(master(runtime)).media if m.type == "SUBTITLES"]
+    assert [m.language for m in subs] == ["fr"]
+    en_id = asset_id_for("media/lecture.en.vtt")
+    assert not [k for k in published(runtime, f"courses/{COURSE}/") if en_id in k]
