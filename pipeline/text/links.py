@@ -60,6 +60,9 @@ class Target:
     transcript: tuple[TranscriptCue, ...] = ()
     """The default caption language's cues, once that caption file is published."""
     transcript_language: str | None = None
+    hls_subtitles: bool = False
+    """The master playlist carries the captions as ``EXT-X-MEDIA TYPE=SUBTITLES`` renditions: a player that
+    plays it through HLS drops the page's ``<track>`` copies, which would list every language twice."""
 
 
 # ``None``: not a course file (an anchor, an external URL, a path leaving the course): keep it as written.

@@ -1,25 +1,33 @@
-"""The HLS player a lesson embeds for a course video or audio file.
+"""The HLS player a lesson embeds for a course video or audio file, with its captions and transcript.
 
 Markup only, no script: the page adds one bootstrap script that plays ``data-hls-src`` natively where the
-browser can (``canPlayType('application/vnd.apple.mpegurl')``) and with hls.js elsewhere. The ``<source>``
-keeps the native path working without that script, and the fallback paragraph links to the stream.
+browser can (``canPlayType('application/vnd.apple.mpegurl')``) and with hls.js elsewhere, builds the caption
+menu from the media's text tracks and makes the transcript follow the playback. Without that script the
+page still works: the ``<source>`` plays where HLS is native, the ``<track>`` children give the browser's
+own caption button its languages, the transcript is readable text, and the fallback links to the stream.
 
 The markup is inserted into a lesson after sanitizing (``<video>`` is not on the sanitizer's allow-list),
-so every value here is checked and escaped on its own: URLs come from a resolver, titles from authors.
+so every value here is checked and escaped on its own: URLs come from a resolver, titles, caption labels
+and cue text from authors.
 """
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import TYPE_CHECKING
 
 from pipeline.text.urls import safe_url
 
 if TYPE_CHECKING:
-    from pipeline.text.links import Target
+    from pipeline.text.links import CaptionTrack, Target, TranscriptCue
 
 PLAYABLE_KINDS = frozenset({"video", "audio"})
 HLS_TYPE = "application/vnd.apple.mpegurl"
+CAPTION_KINDS = frozenset({"captions", "subtitles"})
+# BCP-47's shape (primary subtag, then subtags): what srclang/lang may carry. The resolver hands over tags
+# pipeline/media/captions.py already checked; anything else is dropped rather than escaped into the page.
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 
 
 def is_playable(target: Target) -> bool:
@@ -27,10 +35,12 @@ def is_playable(target: Target) -> bool:
 
 
 def player_html(target: Target, *, title: str) -> str:
-    """``<figure class="cp-player">`` with a ``<video>`` (or ``<audio>``) playing ``target``'s HLS stream.
+    """``<figure class="cp-player">`` with a ``<video>`` (or ``<audio>``) playing ``target``'s HLS stream,
+    followed by ``<details class="cp-transcript">`` when the target has transcript cues.
 
     Raises ValueError if ``target`` is not a video or audio, or its ``href`` is not a safe URL (a resolver
-    bug, not an author error: the caller checks both first). An unsafe poster or thumbnails URL is left out.
+    bug, not an author error: the caller checks both first). An unsafe poster, thumbnails or caption URL
+    is left out (a caption with an unsafe URL gets no ``<track>``; its transcript, plain text, stays).
     """
     if not is_playable(target):
         raise ValueError(f"{target.path} is a {target.kind}, not a video or audio")
@@ -45,15 +55,94 @@ def player_html(target: Target, *, title: str) -> str:
     )
     source = f'<source src="{src}" type="{HLS_TYPE}">'
     if target.kind == "audio":
+        # No <track> on <audio>: browsers render no captions for it; the transcript is its text.
         media = f'<audio controls preload="metadata" data-hls-src="{src}">{source}{fallback}</audio>'
     else:
         attrs = ' controls playsinline preload="metadata"'
         poster = safe_url(target.poster) if target.poster else None
         if poster is not None:
             attrs += f' poster="{escape(poster, quote=True)}"'
-        track = ""
+        attrs += f' data-hls-src="{src}"'
+        if target.hls_subtitles:
+            attrs += ' data-cp-hls-subtitles="yes"'
+        tracks = ""
         thumbnails = safe_url(target.thumbnails) if target.thumbnails else None
         if thumbnails is not None:
-            track = f'<track kind="metadata" label="thumbnails" src="{escape(thumbnails, quote=True)}">'
-        media = f'<video{attrs} data-hls-src="{src}">{source}{track}{fallback}</video>'
-    return f'<figure class="cp-player">{media}<figcaption>{caption}</figcaption></figure>'
+            tracks = f'<track kind="metadata" label="thumbnails" src="{escape(thumbnails, quote=True)}">'
+        tracks += caption_tracks_html(target.captions)
+        media = f"<video{attrs}>{source}{tracks}{fallback}</video>"
+    figure = f'<figure class="cp-player">{media}<figcaption>{caption}</figcaption></figure>'
+    return figure + transcript_html(target)
+
+
+def caption_tracks_html(captions: tuple[CaptionTrack, ...]) -> str:
+    """One ``<track>`` per caption language with a safe URL; ``default`` on the first one marked default
+    (HTML allows one default among captions and subtitles)."""
+    parts = []
+    default_given = False
+    for track in captions:
+        url = safe_url(track.src) if track.src else None
+        if url is None:
+            continue
+        kind = track.kind if track.kind in CAPTION_KINDS else "subtitles"
+        attrs = f'kind="{kind}"'
+        if _LANGUAGE_TAG.match(track.language):
+            attrs += f' srclang="{escape(track.language, quote=True)}"'
+        attrs += f' label="{escape(_label(track), quote=True)}" src="{escape(url, quote=True)}"'
+        if track.default and not default_given:
+            attrs += " default"
+            default_given = True
+        parts.append(f"<track {attrs}>")
+    return "".join(parts)
+
+
+def transcript_html(target: Target) -> str:
+    """``<details class="cp-transcript">`` (closed): one row per cue, a seek button and the cue's text.
+
+    The text is in the page, so the browser's find and search engines read it; the buttons' seconds
+    (``data-cp-seek``) and each row's end (``data-cp-end``) let the player script seek and highlight.
+    Empty when the target has no transcript. It follows the figure directly: the script pairs them so.
+    """
+    rows = [_transcript_row(cue) for cue in target.transcript if cue.text.strip()]
+    if not rows:
+        return ""
+    language = target.transcript_language or ""
+    named = next((c for c in target.captions if c.language == language), None)
+    label = _label(named) if named is not None else language
+    summary = "Transcript" + (
+        f' <span class="cp-transcript-language">({escape(label)})</span>' if label else ""
+    )
+    lang = f' lang="{escape(language, quote=True)}"' if _LANGUAGE_TAG.match(language) else ""
+    return (
+        f'<details class="cp-transcript"><summary>{summary}</summary>'
+        f'<ol class="cp-cues"{lang}>{"".join(rows)}</ol></details>'
+    )
+
+
+def _transcript_row(cue: TranscriptCue) -> str:
+    start = max(0, cue.start_ms)
+    end = max(start, cue.end_ms)
+    clock = clock_label(start)
+    text = escape(cue.text.strip(), quote=False)
+    return (
+        f'<li data-cp-end="{seconds_attr(end)}">'
+        f'<button type="button" data-cp-seek="{seconds_attr(start)}" aria-label="Play from {clock}">'
+        f'{clock}</button><span class="cp-cue-text">{text}</span></li>'
+    )
+
+
+def seconds_attr(ms: int) -> str:
+    """Milliseconds as the seconds ``currentTime`` takes, exactly: ``1500`` → ``1.5``, ``3000`` → ``3``."""
+    whole, fraction = divmod(max(0, ms), 1000)
+    return f"{whole}.{fraction:03d}".rstrip("0").rstrip(".")
+
+
+def clock_label(ms: int) -> str:
+    """``m:ss`` (``h:mm:ss`` from an hour on), as players show a position."""
+    minutes, seconds = divmod(max(0, ms) // 1000, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def _label(track: CaptionTrack) -> str:
+    return track.label.strip() or track.language or track.kind.capitalize()
