@@ -17,6 +17,7 @@ language never re-encodes or re-measures, and never puts back an older encode's 
 
 from __future__ import annotations
 
+import posixpath
 from typing import TYPE_CHECKING
 
 from pipeline import layout
@@ -55,9 +56,7 @@ def render_captions(source: SourceRef, services: Services) -> Outputs:
     bucket = services.settings.publish_bucket
     services.store.put_bytes(bucket, vtt, to_webvtt(captions.cues).encode(), cache_control=SHORT)
     attached = [video.path for video in videos if attach_captions(video, services) is not None]
-    pages: list[str] = []
-    for video in videos:
-        pages += text.refresh_embedders(video, services)
+    pages = refresh_players(asset.course_id, name.stem, services)
     details = CaptionDetails(
         language=name.language,
         label=language_name(name.language),
@@ -78,10 +77,33 @@ def refresh_after_removal(asset: AssetKey, services: Services) -> list[str]:
     name = lenient_name(asset.path)
     if name is None:
         return []
-    pages: list[str] = []
     for video in videos_of(asset.course_id, name.stem, services):
         attach_captions(video, services)
-        pages += text.refresh_embedders(video, services)
+    return refresh_players(asset.course_id, name.stem, services)
+
+
+def refresh_after_publish(video: AssetKey, services: Services) -> list[str]:
+    """A video or audio file was published: if it has captions, the lessons that play it show them
+    (a lesson rendered before the captions' run ended has their tracks but not the transcript)."""
+    stem = posixpath.splitext(video.path)[0]
+    prefix = f"courses/{video.course_id}/{stem}."
+    siblings = services.store.list_keys(services.settings.ingest_bucket, prefix)
+    if not any(is_kind(k, "caption") for k in siblings):
+        return []
+    return text.refresh_embedders(video, services)
+
+
+def refresh_players(course_id: str, stem: str, services: Services) -> list[str]:
+    """Render again the lessons that play any video or audio file of ``stem``: the uploaded ones, and
+    the ones lessons link to before they are uploaded."""
+    paths = {v.path for v in videos_of(course_id, stem, services)}
+    for item in services.catalog.course_items(course_id):
+        for ref in ((item.get("details") or {}).get("lesson") or {}).get("references") or []:
+            if posixpath.splitext(str(ref))[0] == stem and is_kind(str(ref), "video", "audio"):
+                paths.add(str(ref))
+    pages: list[str] = []
+    for path in sorted(paths):
+        pages += text.refresh_embedders(AssetKey(course_id=course_id, path=path), services)
     return pages
 
 

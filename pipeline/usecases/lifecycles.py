@@ -25,6 +25,10 @@ def _none(_aid: str) -> tuple[str, ...]:
     return ()
 
 
+def _no_pages(_asset: AssetKey, _services: Services) -> list[str]:
+    return []
+
+
 def _nothing_to_discard(_state: ExecutionState, _services: Services) -> int:
     return 0
 
@@ -43,9 +47,15 @@ class Lifecycle:
     """After a removal: render again the pages that showed the asset; returns the keys written."""
     renders_pages: bool = False
     """A run of this kind re-renders other pages, so a run that lands after its deletion must refresh them."""
+    after_publish: Callable[[AssetKey, Services], list[str]] = _no_pages
+    """After RecordAsset: render again the pages that show more now; returns the keys written."""
 
 
-_MEDIA = Lifecycle(folders=lambda aid: (layout.media_dir(aid),), discard_partial=video.discard_partial_video)
+_MEDIA = Lifecycle(
+    folders=lambda aid: (layout.media_dir(aid),),
+    discard_partial=video.discard_partial_video,
+    after_publish=captions.refresh_after_publish,
+)
 
 LIFECYCLES: dict[str, Lifecycle] = {
     "video": _MEDIA,

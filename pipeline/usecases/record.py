@@ -37,6 +37,7 @@ def record_asset(state: ExecutionState, services: Services, execution_arn: str |
         # execution just published must not outlive it.
         removed = remove_stale_outputs(parse_key(source.key), kind, services)
         return Recorded(status="SUPERSEDED", asset_id=asset_id, outputs=0, removed=removed)
+    lifecycle_for(kind).after_publish(parse_key(source.key), services)
     resources = [execution_arn] if execution_arn else []
     services.events.publish(
         "AssetPublished",

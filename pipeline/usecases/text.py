@@ -9,6 +9,7 @@ are named by their source file's asset id, so a URL survives re-ordering and re-
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import unicodedata
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from pipeline.text.page import (
     render_page,
     site_assets,
 )
+from pipeline.usecases.caption_tracks import video_captions
 
 if TYPE_CHECKING:
     from pipeline.catalog.model import SourceRef
@@ -61,6 +63,8 @@ class CourseState:
     record: dict[str, Any] | None
     assets: dict[str, dict[str, Any]]  # source path -> catalog asset item
     files: set[str]  # source paths uploaded to the course
+    read_published: Callable[[str], bytes | None] | None = None
+    """Reads a course-relative published file (a caption's WebVTT for the transcript); None: no reads."""
 
     def course_relative(self, key: str) -> str:
         return key[len(self.prefix) :] if key.startswith(self.prefix) else key
@@ -96,7 +100,14 @@ def load_course(asset: AssetKey, services: Services) -> CourseState:
         unicodedata.normalize("NFC", key[len(prefix) :])
         for key in services.store.list_keys(services.settings.ingest_bucket, prefix)
     }
-    return CourseState(prefix=prefix, record=record, assets=assets, files=files)
+    bucket = services.settings.publish_bucket
+
+    @functools.cache
+    def read_published(relative: str) -> bytes | None:
+        found = services.store.read_object(bucket, prefix + relative)
+        return found[0] if found else None
+
+    return CourseState(prefix, record, assets, files, read_published=read_published)
 
 
 def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DIR) -> Resolver:
@@ -134,8 +145,18 @@ def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DI
             elif named == "video":
                 vtt = rel(layout.sprite_vtt(aid))
             kind: TargetKind = "video" if named == "video" else "audio"
+            captions = video_captions(path, course.files, course.assets, rel, course.read_published)
             return Target(
-                kind, path, rel(layout.hls_master(aid)), poster=poster, thumbnails=vtt, missing=missing
+                kind,
+                path,
+                rel(layout.hls_master(aid)),
+                poster=poster,
+                thumbnails=vtt,
+                missing=missing,
+                captions=captions.tracks,
+                transcript=captions.transcript,
+                transcript_language=captions.transcript_language,
+                hls_subtitles=captions.in_master,
             )
         if named == "image":
             return Target(

@@ -67,8 +67,15 @@ def items(runtime: LocalRuntime) -> dict[str, dict[str, Any]]:
     return {str(i.get("path")): i for i in catalog.course_items(COURSE) if i.get("path")}
 
 
+def lesson_page(runtime: LocalRuntime) -> str:
+    key = f"courses/{COURSE}/lessons/{asset_id_for('lessons/intro.md')}.html"
+    body: bytes = runtime.client("s3").get_object(Bucket=runtime.publish_bucket, Key=key)["Body"].read()
+    return body.decode()
+
+
 def test_captions_before_and_after_the_video(runtime: LocalRuntime, tmp_path: Path) -> None:
     clip = make_lecture_clip(tmp_path / "lecture.mp4", seconds=12, width=320, height=180)
+    runtime.upload(f"courses/{COURSE}/lessons/intro.md", b"# Intro\n\n[The lecture](../media/lecture.mp4)\n")
     runtime.upload(f"courses/{COURSE}/media/lecture.fr.srt", FRENCH_SRT)
     first = settle(runtime)
     assert first[-1]["status"] == "SUCCEEDED"
@@ -84,6 +91,11 @@ def test_captions_before_and_after_the_video(runtime: LocalRuntime, tmp_path: Pa
     subs = [m for m in playlist.media if m.type == "SUBTITLES"]
     assert [(m.language, m.name) for m in subs] == [("fr", "Français")]
     assert all(p.stream_info.subtitles == "subs" for p in playlist.playlists)
+    # The lesson that plays the video was rendered again by the runs: a French track and its transcript.
+    page = lesson_page(runtime)
+    assert 'kind="subtitles" srclang="fr" label="Français"' in page
+    assert 'data-cp-hls-subtitles="yes"' in page
+    assert "Bonjour à tous" in page and "Deuxième phrase" in page and "<font" not in page
 
     segments_before = {
         k: runtime.client("s3").head_object(Bucket=runtime.publish_bucket, Key=k)["ETag"]
@@ -106,6 +118,9 @@ def test_captions_before_and_after_the_video(runtime: LocalRuntime, tmp_path: Pa
         if k.endswith(".ts")
     }
     assert segments_after == segments_before
+    page = lesson_page(runtime)
+    assert 'kind="captions" srclang="en" label="English"' in page
+    assert "Hello everyone" in page  # the transcript is in the soundtrack's language now
 
     # ffmpeg as an HLS client reads both renditions with their languages (its HLS demuxer reads
     # subtitle renditions only with -strict experimental, and ignores X-TIMESTAMP-MAP: the cue times it
@@ -143,3 +158,5 @@ def test_captions_before_and_after_the_video(runtime: LocalRuntime, tmp_path: Pa
     assert [m.language for m in subs] == ["fr"]
     en_id = asset_id_for("media/lecture.en.vtt")
     assert not [k for k in published(runtime, f"courses/{COURSE}/") if en_id in k]
+    page = lesson_page(runtime)
+    assert 'srclang="en"' not in page and 'srclang="fr"' in page

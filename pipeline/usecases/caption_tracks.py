@@ -1,0 +1,110 @@
+"""The caption languages and transcript a lesson's player shows for one video, from the course's state.
+
+Every caption file uploaded beside the video is a ``<track>`` (its URL is known before its run ends, as a
+video's poster is), unless its run failed; the transcript needs the published WebVTT, so it appears once
+that exists. The caption run re-renders the lessons that play its video, and so does a captioned video's
+publish, so the page catches up without the author re-uploading the lesson. The transcript is the
+captions in the soundtrack's language (else the first language).
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pipeline import layout
+from pipeline.errors import CaptionError
+from pipeline.keys import asset_id_for
+from pipeline.media.captions import parse_captions
+from pipeline.media.languages import language_name
+from pipeline.text.links import CaptionTrack, TranscriptCue
+from pipeline.usecases.subtitle_renditions import lenient_name
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+@dataclass(frozen=True)
+class VideoCaptions:
+    tracks: tuple[CaptionTrack, ...] = ()
+    transcript: tuple[TranscriptCue, ...] = ()
+    transcript_language: str | None = None
+    in_master: bool = False
+    """The video's master lists them as HLS renditions too (every master lists its published captions),
+    so a player that reads the master's must not add the page's ``<track>``s again."""
+
+
+def video_captions(
+    video_path: str,
+    files: set[str],
+    assets: dict[str, dict[str, Any]],
+    rel: Callable[[str], str],
+    read: Callable[[str], bytes | None] | None,
+) -> VideoCaptions:
+    """``rel`` turns a course-relative published path into a URL from the page; ``read`` reads a
+    course-relative published file (None: no transcript)."""
+    stem = posixpath.splitext(video_path)[0]
+    video = assets.get(video_path) or {}
+    details = video.get("details") or {}
+    audio_language = _audio_language(details)
+    found: list[tuple[str, CaptionTrack]] = []
+    for path in sorted(files):
+        if not path.startswith(stem + "."):
+            continue
+        name = lenient_name(path)
+        item = assets.get(path) or {}
+        if name is None or name.stem != stem or item.get("status") in ("FAILED", "DELETED"):
+            continue
+        same = audio_language is not None and _primary(audio_language) == _primary(name.language)
+        label = language_name(name.language) + (" (SDH)" if name.sdh else "")
+        track = CaptionTrack(
+            language=name.language,
+            label=label,
+            src=rel(layout.caption_vtt(asset_id_for(path))),
+            kind="captions" if name.sdh or same else "subtitles",
+        )
+        found.append((path, track))
+    if not found:
+        return VideoCaptions()
+    found.sort(key=lambda pt: (pt[1].kind != "captions", pt[1].language))
+    tracks = tuple(t for _, t in found)
+    transcript: tuple[TranscriptCue, ...] = ()
+    language = None
+    if read is not None:
+        path, track = found[0]
+        data = read(layout.caption_vtt(asset_id_for(path)))
+        if data:
+            transcript = _transcript(data, path)
+            language = track.language if transcript else None
+    return VideoCaptions(tracks, transcript, language, in_master=True)
+
+
+def _transcript(data: bytes, name: str) -> tuple[TranscriptCue, ...]:
+    try:
+        cues = parse_captions(data, name).cues
+    except CaptionError:
+        return ()
+    return tuple(
+        TranscriptCue(c.start_ms, c.end_ms, html.unescape(_TAG.sub("", c.text)).strip())
+        for c in cues
+        if _TAG.sub("", c.text).strip()
+    )
+
+
+def _audio_language(details: dict[str, Any]) -> str | None:
+    """The default soundtrack's language as the master names it (the probe's before it is packaged)."""
+    audio = (details.get("hls") or {}).get("audio")
+    tracks = audio if isinstance(audio, list) else [audio] if isinstance(audio, dict) else []
+    for track in sorted(tracks, key=lambda t: not t.get("default", True)):
+        if track.get("language"):
+            return str(track["language"])
+    return str((details.get("probe") or {}).get("audio_language") or "") or None
+
+
+def _primary(tag: str) -> str:
+    return tag.split("-", 1)[0].lower()
