@@ -56,7 +56,8 @@ def render_captions(source: SourceRef, services: Services) -> Outputs:
     bucket = services.settings.publish_bucket
     services.store.put_bytes(bucket, vtt, to_webvtt(captions.cues).encode(), cache_control=SHORT)
     attached = [video.path for video in videos if attach_captions(video, services) is not None]
-    pages = refresh_players(asset.course_id, name.stem, services)
+    # The lessons that play the video show the new track; those pages are the lessons' outputs.
+    refresh_players(asset.course_id, name.stem, services)
     details = CaptionDetails(
         language=name.language,
         label=language_name(name.language),
@@ -68,7 +69,7 @@ def render_captions(source: SourceRef, services: Services) -> Outputs:
         videos=[v.path for v in videos],
         attached=attached,
     )
-    return Outputs([vtt, *pages], Details(caption=details, warnings=captions.warnings))
+    return Outputs([vtt], Details(caption=details, warnings=captions.warnings))
 
 
 def refresh_after_removal(asset: AssetKey, services: Services) -> list[str]:
