@@ -70,6 +70,11 @@ def work_hls(work_prefix: str) -> str:
     return f"{work_prefix}hls/"
 
 
+def work_subtitles(work_prefix: str) -> str:
+    """ExtractSubtitles' staging: the video's own subtitle streams as WebVTT, and their manifest."""
+    return f"{work_prefix}subs/"
+
+
 def work_thumbs(work_prefix: str) -> str:
     return f"{work_prefix}{THUMBS_DIR}/"
 

@@ -165,28 +165,44 @@ class AudioDone:
 
 
 @dataclass(frozen=True)
+class SubtitlesDone:
+    """ExtractSubtitles: how many text streams it staged, and why others were left out."""
+
+    tracks: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Transcode:
     """The ``Transcode`` Parallel state's result: its three branches' results, in branch order."""
 
     chunks: list[ChunkDone]
     audio: AudioDone
     thumbnails: Outputs
+    subtitles: SubtitlesDone = field(default_factory=lambda: SubtitlesDone())
+    """Absent from executions started by a definition without the ExtractSubtitles branch."""
 
     @classmethod
     def from_json(cls, data: Any) -> Transcode:
-        if not isinstance(data, list) or len(data) != 3:
+        if not isinstance(data, list) or len(data) not in (3, 4):
             raise StepContractError(
-                "transcode is not the three results of EncodeVideo, EncodeAudio, Thumbnails"
+                "transcode is not the results of EncodeVideo, EncodeAudio, MakeThumbnails, ExtractSubtitles"
             )
-        chunks, audio, thumbnails = data
+        chunks, audio, thumbnails, *rest = data
         return cls(
             chunks=_decode(list[ChunkDone], chunks, "transcode[0]"),
             audio=parse(AudioDone, audio, "transcode[1]"),
             thumbnails=parse(Outputs, thumbnails, "transcode[2]"),
+            subtitles=parse(SubtitlesDone, rest[0], "transcode[3]") if rest else SubtitlesDone(),
         )
 
     def to_json(self) -> list[Any]:
-        return [[to_json(c) for c in self.chunks], to_json(self.audio), to_json(self.thumbnails)]
+        return [
+            [to_json(c) for c in self.chunks],
+            to_json(self.audio),
+            to_json(self.thumbnails),
+            to_json(self.subtitles),
+        ]
 
 
 @dataclass(frozen=True)
@@ -349,6 +365,7 @@ TASKS: dict[str, Task] = {
     "EncodeChunk": Task(ChunkInput, ChunkDone, "pipeline.handlers.encode_chunk.handler"),
     "EncodeAudio": Task(AudioInput, AudioDone, "pipeline.handlers.encode_audio.handler"),
     "MakeThumbnails": Task(ThumbnailsInput, Outputs, "pipeline.handlers.make_thumbnails.handler"),
+    "ExtractSubtitles": Task(ThumbnailsInput, SubtitlesDone, "pipeline.handlers.extract_subtitles.handler"),
     "PackageHls": Task(PackageInput, Outputs, "pipeline.handlers.package_hls.handler"),
     "MakeImageVariants": Task(AssetInput, Outputs, "pipeline.handlers.image_variants.handler"),
     "RenderLesson": Task(AssetInput, Outputs, "pipeline.handlers.render_lesson.handler"),
