@@ -1,6 +1,6 @@
 """What the encoders would have staged, without ffmpeg: segments, the chunk and audio manifests (built with
-the media layer's own ``ChunkManifest``/``AudioManifest`` ``to_dict``, so PackageHls parses exactly what
-EncodeChunk and EncodeAudio write) and the thumbnails, under one version's work prefix."""
+the media layer's own ``ChunkManifest.to_dict``/``dump_audio_manifests``, so PackageHls parses exactly
+what EncodeChunk and EncodeAudio write) and the thumbnails, under one version's work prefix."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import math
 from typing import TYPE_CHECKING
 
 from pipeline import layout
-from pipeline.media.encode import AUDIO_CODECS, AudioManifest, ChunkManifest, SegmentInfo
+from pipeline.media.encode import (
+    AUDIO_CODECS,
+    AudioManifest,
+    ChunkManifest,
+    SegmentInfo,
+    dump_audio_manifests,
+)
 from pipeline.media.probe import ProbeResult
 
 if TYPE_CHECKING:
@@ -61,12 +67,14 @@ def stage_encode(store: ObjectStore, bucket: str, plan: EncodePlan, probe: Probe
     if job.has_audio:
         count = math.ceil(probe.duration_s / job.segment_seconds)
         audio = [(job.segment_name(n), job.segment_seconds, 1_000) for n in range(count)]
-        for uri, _, _ in audio:
-            keys.append(f"{staged}audio/{uri}")
-            store.put_bytes(bucket, keys[-1], b"\x47" * 188)
+        manifests = []
+        for track in range(len(job.audio_tracks)):
+            for uri, _, _ in audio:
+                keys.append(f"{staged}audio/{track}/{uri}")
+                store.put_bytes(bucket, keys[-1], b"\x47" * 188)
+            manifests.append(AudioManifest(AUDIO_CODECS, 2, audio, track=track, directory=f"audio/{track}"))
         keys.append(layout.work_audio(job.work_prefix))
-        manifest_json = json.dumps(AudioManifest(AUDIO_CODECS, 2, audio).to_dict())
-        store.put_bytes(bucket, keys[-1], manifest_json.encode())
+        store.put_bytes(bucket, keys[-1], json.dumps(dump_audio_manifests(manifests)).encode())
     return keys
 
 
