@@ -19,6 +19,9 @@ from pipeline.media.encode import (
 from pipeline.media.probe import ProbeResult
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pipeline.media.encode import Loudness
     from pipeline.media.plan import EncodePlan
     from pipeline.storage import ObjectStore
 
@@ -37,8 +40,15 @@ THUMBNAILS = (
 )
 
 
-def stage_encode(store: ObjectStore, bucket: str, plan: EncodePlan, probe: ProbeResult = HD) -> list[str]:
-    """Every chunk's segments for every rung, the audio rendition and their manifests; returns the keys."""
+def stage_encode(
+    store: ObjectStore,
+    bucket: str,
+    plan: EncodePlan,
+    probe: ProbeResult = HD,
+    loudness: Sequence[Loudness | None] = (),
+) -> list[str]:
+    """Every chunk's segments for every rung, every audio rendition (``loudness[n]`` as track n's
+    measurement) and their manifests; returns the keys."""
     job = plan.job
     staged = layout.work_hls(job.work_prefix)
     total = math.ceil((probe.video_duration_s or probe.duration_s) * float(job.fps))
@@ -72,7 +82,8 @@ def stage_encode(store: ObjectStore, bucket: str, plan: EncodePlan, probe: Probe
             for uri, _, _ in audio:
                 keys.append(f"{staged}audio/{track}/{uri}")
                 store.put_bytes(bucket, keys[-1], b"\x47" * 188)
-            manifests.append(AudioManifest(AUDIO_CODECS, 2, audio, track=track, directory=f"audio/{track}"))
+            measured = loudness[track] if track < len(loudness) else None
+            manifests.append(AudioManifest(AUDIO_CODECS, 2, audio, track, f"audio/{track}", measured))
         keys.append(layout.work_audio(job.work_prefix))
         store.put_bytes(bucket, keys[-1], json.dumps(dump_audio_manifests(manifests)).encode())
     return keys
