@@ -38,6 +38,10 @@ class EncodeSettings:
     ``chunk_s`` bounds one EncodeChunk invocation: at ~1.5 CPU-s per media second for a 1080p ladder on
     one vCPU, 120 s of media is ~3 minutes of work, far from Lambda's 15-minute limit, while a 1-hour
     lecture still fans out to 30 parallel chunks.
+
+    ``loudness_lufs`` is the EBU R128 integrated loudness every soundtrack is normalised to (-16 LUFS, the
+    level Apple and most podcast platforms ask of spoken word, so switching lectures or languages needs no
+    volume change); ``AUDIO_LOUDNESS_LUFS=""`` turns normalisation off.
     """
 
     ladder: str = "1080:6000,720:3000,540:2000,360:730,234:145"
@@ -48,6 +52,7 @@ class EncodeSettings:
     preset: str = "veryfast"
     audio_bitrate_k: int = 128
     audio_language: str = "en"
+    loudness_lufs: float | None = -16.0
     sprite_interval_s: float = 10.0
 
     @classmethod
@@ -63,6 +68,7 @@ class EncodeSettings:
             preset=env.get("X264_PRESET", d.preset),
             audio_bitrate_k=int(env.get("AUDIO_BITRATE_KBPS", d.audio_bitrate_k)),
             audio_language=env.get("AUDIO_LANGUAGE", d.audio_language),
+            loudness_lufs=_optional_float(env, "AUDIO_LOUDNESS_LUFS", d.loudness_lufs),
             sprite_interval_s=float(env.get("SPRITE_INTERVAL_SECONDS", d.sprite_interval_s)),
         )
         encode.validate()
@@ -78,6 +84,22 @@ class EncodeSettings:
             raise ValueError("ENCODE_MAX_CONCURRENCY must be at least 1")
         if self.sprite_interval_s <= 0:
             raise ValueError("SPRITE_INTERVAL_SECONDS must be positive")
+        # The range ffmpeg's loudnorm filter accepts for its integrated target.
+        if self.loudness_lufs is not None and not -70.0 <= self.loudness_lufs <= -5.0:
+            raise ValueError("AUDIO_LOUDNESS_LUFS must be between -70 and -5 (LUFS), or empty to turn it off")
+
+
+def _optional_float(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+    """Unset: the default; set but empty: None (the feature off); else the number."""
+    if name not in env:
+        return default
+    value = env[name].strip()
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number (LUFS, e.g. -16) or empty, not {value!r}") from exc
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,34 @@ from typing import Any, TypedDict
 
 
 class AudioRendition(TypedDict):
+    """The default soundtrack (kept for readers written before ``audioTracks``)."""
+
     language: str
     codecs: str
+
+
+class AudioLoudness(TypedDict):
+    """EBU R128 figures of one track: measured on the source (LUFS, dBTP, LU; null where ffmpeg says
+    -inf, i.e. silence) and the integrated target applied (null: the level was left alone, ``note`` says
+    why)."""
+
+    inputI: float | None
+    inputTP: float | None
+    inputLRA: float | None
+    targetI: float | None
+    note: str | None
+
+
+class AudioTrackDetails(TypedDict):
+    """One published audio rendition (one ``EXT-X-MEDIA:TYPE=AUDIO`` line of the master)."""
+
+    language: str | None
+    name: str
+    default: bool
+    channels: int
+    codecs: str
+    playlist: str
+    loudness: AudioLoudness | None
 
 
 class Rendition(TypedDict):
@@ -45,6 +71,7 @@ class HlsDetails(TypedDict, total=False):
     segments: int
     chunks: int
     audio: AudioRendition | None
+    audioTracks: list[AudioTrackDetails]
     renditions: list[Rendition]
     superseded: bool
     discarded: int

@@ -35,6 +35,38 @@ _ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
 _ISO_639_3_CODES = "yue cmn fil haw ast ckb sgn zxx und mul"
 _ISO_639_3 = frozenset(_ISO_639_3_CODES.split())
 _LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})((?:-[A-Za-z0-9]{2,8})*)$")
+# ISO 639-2 as containers store a stream's language (MP4 always, Matroska's legacy element): the
+# terminology code of every ISO 639-1 language, then the bibliographic codes that differ ("fre", "ger").
+_ISO_639_2_CODES = (
+    "aar:aa abk:ab ave:ae afr:af aka:ak amh:am arg:an ara:ar asm:as ava:av aym:ay aze:az bak:ba bel:be "
+    "bul:bg bih:bh bis:bi bam:bm ben:bn bod:bo bre:br bos:bs cat:ca che:ce cha:ch cos:co cre:cr ces:cs "
+    "chu:cu chv:cv cym:cy dan:da deu:de div:dv dzo:dz ewe:ee ell:el eng:en epo:eo spa:es est:et eus:eu "
+    "fas:fa ful:ff fin:fi fij:fj fao:fo fra:fr fry:fy gle:ga gla:gd glg:gl grn:gn guj:gu glv:gv hau:ha "
+    "heb:he hin:hi hmo:ho hrv:hr hat:ht hun:hu hye:hy her:hz ina:ia ind:id ile:ie ibo:ig iii:ii ipk:ik "
+    "ido:io isl:is ita:it iku:iu jpn:ja jav:jv kat:ka kon:kg kik:ki kua:kj kaz:kk kal:kl khm:km kan:kn "
+    "kor:ko kau:kr kas:ks kur:ku kom:kv cor:kw kir:ky lat:la ltz:lb lug:lg lim:li lin:ln lao:lo lit:lt "
+    "lub:lu lav:lv mlg:mg mah:mh mri:mi mkd:mk mal:ml mon:mn mar:mr msa:ms mlt:mt mya:my nau:na nob:nb "
+    "nde:nd nep:ne ndo:ng nld:nl nno:nn nor:no nbl:nr nav:nv nya:ny oci:oc oji:oj orm:om ori:or oss:os "
+    "pan:pa pli:pi pol:pl pus:ps por:pt que:qu roh:rm run:rn ron:ro rus:ru kin:rw san:sa srd:sc snd:sd "
+    "sme:se sag:sg sin:si slk:sk slv:sl smo:sm sna:sn som:so sqi:sq srp:sr ssw:ss sot:st sun:su swe:sv "
+    "swa:sw tam:ta tel:te tgk:tg tha:th tir:ti tuk:tk tgl:tl tsn:tn ton:to tur:tr tso:ts tat:tt twi:tw "
+    "tah:ty uig:ug ukr:uk urd:ur uzb:uz ven:ve vie:vi vol:vo wln:wa wol:wo xho:xh yid:yi yor:yo zha:za "
+    "zho:zh zul:zu "
+    "tib:bo cze:cs wel:cy ger:de gre:el baq:eu per:fa fre:fr arm:hy ice:is geo:ka mao:mi mac:mk may:ms "
+    "bur:my dut:nl rum:ro slo:sk alb:sq chi:zh"
+)
+_ISO_639_2 = dict(pair.split(":") for pair in _ISO_639_2_CODES.split())
+# Container tags that say "no particular language": not worth a LANGUAGE attribute.
+_NO_LANGUAGE = frozenset({"und", "mul", "zxx", "mis", "qaa"})
+# What a player's menu shows for a track with no title: each language's name in that language.
+_LANGUAGE_NAMES = {
+    "en": "English", "fr": "Français", "de": "Deutsch", "es": "Español", "it": "Italiano",
+    "pt": "Português", "nl": "Nederlands", "ja": "日本語", "zh": "中文", "ko": "한국어", "ru": "Русский",
+    "ar": "العربية", "hi": "हिन्दी", "pl": "Polski", "tr": "Türkçe", "sv": "Svenska", "uk": "Українська",
+    "da": "Dansk", "fi": "Suomi", "no": "Norsk", "nb": "Norsk bokmål", "cs": "Čeština", "el": "Ελληνικά",
+    "he": "עברית", "hu": "Magyar", "ro": "Română", "ca": "Català", "vi": "Tiếng Việt", "th": "ไทย",
+    "id": "Bahasa Indonesia", "fa": "فارسی",
+}  # fmt: skip
 _TIMESTAMP = r"(?:(\d{1,3}):)?([0-5]?\d):([0-5]\d)[,.](\d{1,3})"
 _TIMING = re.compile(rf"^\s*{_TIMESTAMP}\s*-->\s*{_TIMESTAMP}(.*)$")
 _TAG = re.compile(r"<(/?)([^>\s./]*)([^>]*)>")
@@ -99,6 +131,29 @@ def language_tag(tag: str, name: str) -> str:
     for sub in match.group(2).split("-")[1:]:
         subtags.append(sub.upper() if len(sub) == 2 else sub.title() if len(sub) == 4 else sub.lower())
     return "-".join([primary, *subtags])
+
+
+def stream_language(tag: object) -> str | None:
+    """A container's language tag (ISO 639-2 ``eng``/``fre``/``fra``, or already BCP-47) as BCP-47, or None
+    for "undetermined" and for anything unrecognisable: a stream's tag is metadata nobody proofread, and a
+    wrong one must cost its LANGUAGE attribute, not the upload."""
+    text = str(tag or "").strip().replace("_", "-")
+    primary, dash, rest = text.partition("-")
+    primary = primary.lower()
+    if not primary or primary in _NO_LANGUAGE:
+        return None
+    primary = _ISO_639_2.get(primary, primary)
+    try:
+        return language_tag(primary + dash + rest, "stream")
+    except CaptionError:
+        return None
+
+
+def language_name(tag: str | None) -> str | None:
+    """The language's own name for a BCP-47 tag (``pt-BR`` → Português), when this module knows it."""
+    if not tag:
+        return None
+    return _LANGUAGE_NAMES.get(tag.split("-", 1)[0].lower())
 
 
 def decode_text(data: bytes, name: str) -> tuple[str, str, list[str]]:

@@ -2,13 +2,18 @@
 
 A chunk decodes its part of the source once and encodes every video rung from that one decode (a
 ``split`` filter), straight into HLS segments with their final, global numbers and timestamps: the
-packager only writes playlists. Audio is one whole-file encode, so AAC priming and frame padding happen
-once, not at every chunk seam. Each job returns a manifest (per segment: frames, bytes, keyframe byte
-ranges) that the packager turns into playlists without opening a segment again.
+packager only writes playlists. Audio is one whole-file encode of every soundtrack (one ffmpeg process,
+one output per track), so AAC priming and frame padding happen once, not at every chunk seam; with
+loudness normalisation on, one more whole-file pass measures every track first (EBU R128, two-pass
+``loudnorm``). Each job returns a manifest (per segment: frames, bytes, keyframe byte ranges) that the
+packager turns into playlists without opening a segment again.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +22,28 @@ from typing import Any
 import ffmpeg
 
 from pipeline.errors import InvalidMediaError, PipelineError
-from pipeline.media.ffmpeg_tools import as_int, input_url, run
-from pipeline.media.plan import TIMELINE_OFFSET_S, Chunk, EncodeJob
+from pipeline.media.ffmpeg_tools import as_float, as_int, input_url, run, stderr_excerpt
+from pipeline.media.plan import TIMELINE_OFFSET_S, AudioRendition, Chunk, EncodeJob
 from pipeline.media.ts import TsFormatError, index_segment, mark_discontinuity
 
 AUDIO_DIR = "audio"
 AUDIO_CODECS = "mp4a.40.2"
+AUDIO_CHANNELS = 2
+AUDIO_SAMPLE_RATE = 48_000
+# EBU R128 / Apple's spoken-word guidance: true peak at most -1.5 dBTP leaves the AAC encoder headroom
+# (its decoded peaks overshoot the input's); a loudness range of 11 LU keeps lectures as they are
+# (speech is ~5-10 LU), so the second pass stays linear: one gain, no compression.
+TRUE_PEAK_DBTP = -1.5
+LOUDNESS_RANGE_LU = 11.0
+# BS.1770's absolute gate: blocks below -70 LUFS are not counted, so a track measured there (or at -inf)
+# holds no sound to normalise.
+SILENCE_LUFS = -70.0
+# "[Parsed_loudnorm_3 @ 0x55d...] {...}": the JSON each loudnorm instance prints when it is torn down.
+_LOUDNORM_REPORT = re.compile(r"\[Parsed_loudnorm_(\d+) @ 0x[0-9a-f]+\]\s*(\{[^{}]*\})")
+_CHAIN = re.compile(r"^((?:\[[^\]]+\])*)([^\[]*)((?:\[[^\]]+\])*)$")
+# loudnorm's option ranges (ffmpeg refuses values outside them).
+_MEASURED_RANGES = {"measured_I": (-99.0, 0.0), "measured_TP": (-99.0, 99.0), "measured_LRA": (0.0, 99.0),
+                    "measured_thresh": (-99.0, 0.0), "offset": (-99.0, 99.0)}  # fmt: skip
 # libx264 profile names -> (profile_idc, constraint flags) as they appear in an RFC 6381 avc1 string.
 _AVC_PROFILES = {
     "Constrained Baseline": (0x42, 0xE0),
@@ -88,28 +109,85 @@ class ChunkManifest:
         )
 
 
+@dataclass(frozen=True)
+class Loudness:
+    """One track's EBU R128 figures: what the first pass measured on the source (after the stereo downmix,
+    so on what learners hear) and the integrated target applied in the second. ``target_i`` None: the
+    track was left at its level, ``note`` says why. Figures ffmpeg reports as -inf (silence) are None:
+    JSON and DynamoDB have no infinity."""
+
+    input_i: float | None
+    input_tp: float | None
+    input_lra: float | None
+    target_i: float | None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "inputI": self.input_i,
+            "inputTP": self.input_tp,
+            "inputLRA": self.input_lra,
+            "targetI": self.target_i,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Loudness:
+        def number(key: str) -> float | None:
+            value = data.get(key)
+            return float(value) if value is not None else None
+
+        note = data.get("note")
+        return cls(number("inputI"), number("inputTP"), number("inputLRA"), number("targetI"), note)
+
+
 @dataclass
 class AudioManifest:
-    """The audio rendition: ``(uri, seconds, bytes)`` per segment."""
+    """One audio rendition: ``(uri, seconds, bytes)`` per segment, in ``directory`` (relative to the HLS
+    directory: ``audio/<track>``, ``track`` being the position in ``EncodeJob.audio_tracks``)."""
 
     codecs: str
     channels: int
     segments: list[tuple[str, float, int]]
+    track: int = 0
+    directory: str = f"{AUDIO_DIR}/0"
+    loudness: Loudness | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "track": self.track,
+            "directory": self.directory,
             "codecs": self.codecs,
             "channels": self.channels,
             "segments": [list(s) for s in self.segments],
+            "loudness": self.loudness.to_dict() if self.loudness else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AudioManifest:
+        loudness = data.get("loudness")
         return cls(
             codecs=str(data["codecs"]),
             channels=int(data["channels"]),
             segments=[(str(u), float(d), int(n)) for u, d, n in data["segments"]],
+            track=int(data.get("track", 0)),
+            # Written before renditions had a directory each: the one rendition lived in audio/.
+            directory=str(data.get("directory", AUDIO_DIR)),
+            loudness=Loudness.from_dict(loudness) if loudness else None,
         )
+
+
+def dump_audio_manifests(manifests: list[AudioManifest]) -> dict[str, Any]:
+    """EncodeAudio's one JSON document for PackageHls: every rendition, in track order."""
+    return {"tracks": [m.to_dict() for m in manifests]}
+
+
+def load_audio_manifests(data: dict[str, Any]) -> list[AudioManifest]:
+    """``dump_audio_manifests``' document, or the single manifest an EncodeAudio of the previous deploy
+    wrote (an execution in flight while a deploy replaces the functions)."""
+    if "tracks" not in data:
+        return [AudioManifest.from_dict(data)]
+    return [AudioManifest.from_dict(t) for t in data["tracks"]]
 
 
 def encode_chunk(source: Path, out_dir: Path, job: EncodeJob, chunk: Chunk) -> ChunkManifest:
@@ -233,34 +311,207 @@ def _indexed_copy(source: Path, tmp: Path) -> Path:
     return copy
 
 
-def encode_audio(source: Path, out_dir: Path, job: EncodeJob) -> AudioManifest:
-    """The whole soundtrack as one AAC-LC stereo rendition in ``out_dir/audio/``."""
-    audio_dir = out_dir / AUDIO_DIR
-    audio_dir.mkdir(parents=True, exist_ok=True)
-    stream = ffmpeg.input(input_url(source), protocol_whitelist="file")["a:0"].output(
-        str(audio_dir / "chunk.m3u8"),
-        **{
-            "c:a": "aac",
-            "b:a": f"{job.audio_bitrate_k}k",
-            "ac": 2,
-            "ar": 48000,
-            "vn": None,
-            "map_metadata": -1,
-            "output_ts_offset": f"{TIMELINE_OFFSET_S:.6f}",
-            "f": "hls",
-            "hls_time": job.segment_s,
-            "hls_list_size": 0,
-            "hls_playlist_type": "vod",
-            "hls_segment_filename": str(audio_dir / job.segment_pattern()),
-        },
+def encode_audio(source: Path, out_dir: Path, job: EncodeJob) -> list[AudioManifest]:
+    """Every planned soundtrack as its own AAC-LC stereo 48 kHz rendition in ``out_dir/audio/<n>/``, all
+    from one decode of the source (one ffmpeg process, one output per track).
+
+    Surround and mono become stereo through libswresample's default matrix (what ``-ac 2`` does): FL/FR
+    pass through, FC and the surrounds (SL/SR or BL/BR) are added at -3 dB (0.707), LFE is dropped; mono
+    goes to both sides at -3 dB. The matrix is scaled down to avoid clipping only for integer-sample
+    decoders (PCM, FLAC), not for float ones (AAC, Opus, AC-3), whose downmix can exceed full scale: the
+    loudness pass, which runs after the downmix, brings it back under the true-peak limit.
+
+    With ``job.loudness_lufs`` set, each track is first measured (``measure_loudness``) and then
+    normalised to it by loudnorm in linear mode (one gain for the whole track, as EBU R128's two-pass
+    method intends for finished programmes); a silent track is encoded as it is.
+    """
+    tracks = job.audio_tracks
+    if not tracks:
+        raise EncoderOutputError("the plan has no audio tracks for an audio encode")
+    target = job.loudness_lufs
+    measured = measure_loudness(source, tracks, target) if target is not None else [None] * len(tracks)
+    source_input = ffmpeg.input(input_url(source), protocol_whitelist="file")
+    outputs = []
+    loudness: list[Loudness | None] = []
+    for position, (track, measurement) in enumerate(zip(tracks, measured, strict=True)):
+        stream = _stereo(source_input[f"a:{track.index}"])
+        track_loudness, gain = _loudness_plan(job, track, measurement)
+        loudness.append(track_loudness)
+        if gain is not None:
+            stream = stream.filter("loudnorm", **gain)
+        track_dir = out_dir / AUDIO_DIR / str(position)
+        track_dir.mkdir(parents=True, exist_ok=True)
+        outputs.append(
+            stream.output(
+                str(track_dir / "chunk.m3u8"),
+                **{
+                    "c:a": "aac",
+                    "b:a": f"{job.audio_bitrate_k}k",
+                    "ac": AUDIO_CHANNELS,
+                    # loudnorm works (and outputs) at 192 kHz, to see inter-sample peaks.
+                    "ar": AUDIO_SAMPLE_RATE,
+                    "map_metadata": -1,
+                    "output_ts_offset": f"{TIMELINE_OFFSET_S:.6f}",
+                    "f": "hls",
+                    "hls_time": job.segment_s,
+                    "hls_list_size": 0,
+                    "hls_playlist_type": "vod",
+                    "hls_segment_filename": str(track_dir / job.segment_pattern()),
+                },
+            )
+        )
+    run(ffmpeg.merge_outputs(*outputs).overwrite_output(), source, "encoded")
+    manifests = []
+    for position, track in enumerate(tracks):
+        track_dir = out_dir / AUDIO_DIR / str(position)
+        entries = _playlist_entries(track_dir / "chunk.m3u8")
+        (track_dir / "chunk.m3u8").unlink()
+        if not entries:
+            raise InvalidMediaError(
+                f"{source.name}: the soundtrack '{track.name}' could not be decoded; it may be corrupt. "
+                "Re-export it and upload it again."
+            )
+        manifests.append(
+            AudioManifest(
+                codecs=AUDIO_CODECS,
+                channels=AUDIO_CHANNELS,
+                segments=[(uri, seconds, (track_dir / uri).stat().st_size) for uri, seconds in entries],
+                track=position,
+                directory=f"{AUDIO_DIR}/{position}",
+                loudness=loudness[position],
+            )
+        )
+    return manifests
+
+
+@dataclass(frozen=True)
+class LoudnessMeasurement:
+    """loudnorm's first-pass report for one track (LUFS, dBTP, LU); -inf for silence."""
+
+    input_i: float
+    input_tp: float
+    input_lra: float
+    input_thresh: float
+    target_offset: float
+
+    @property
+    def silent(self) -> bool:
+        return not math.isfinite(self.input_i) or self.input_i <= SILENCE_LUFS
+
+
+def measure_loudness(
+    source: Path, tracks: list[AudioRendition], target_lufs: float
+) -> list[LoudnessMeasurement]:
+    """Pass one of EBU R128 normalisation: every track measured by loudnorm (after the same stereo downmix
+    the encode applies), in one decode of the source. Returns the reports in track order. (The target
+    only changes loudnorm's ``target_offset``, which the second pass, aiming at the same target, needs.)"""
+    source_input = ffmpeg.input(input_url(source), protocol_whitelist="file")
+    outputs = [
+        _stereo(source_input[f"a:{track.index}"])
+        .filter("loudnorm", I=target_lufs, TP=TRUE_PEAK_DBTP, LRA=LOUDNESS_RANGE_LU, print_format="json")
+        .output("-", f="null")
+        for track in tracks
+    ]
+    # loudnorm prints its report at the "info" level; the usual "error" level would hide it.
+    graph = ffmpeg.merge_outputs(*outputs).global_args(
+        "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info"
     )
-    run(stream.overwrite_output(), source, "encoded")
-    entries = _playlist_entries(audio_dir / "chunk.m3u8")
-    (audio_dir / "chunk.m3u8").unlink()
-    if not entries:
-        raise InvalidMediaError(f"{source.name}: the soundtrack could not be decoded; it may be corrupt.")
-    segments = [(uri, seconds, (audio_dir / uri).stat().st_size) for uri, seconds in entries]
-    return AudioManifest(codecs=AUDIO_CODECS, channels=2, segments=segments)
+    owners = _loudnorm_owners(graph.compile())
+    try:
+        _, err = ffmpeg.run(graph, capture_stdout=True, capture_stderr=True)
+    except ffmpeg.Error as exc:
+        raise InvalidMediaError(
+            f"{source.name}: the soundtrack could not be read to measure its loudness "
+            f"({stderr_excerpt(exc.stderr, source)}). The file may be truncated or corrupt — re-export it "
+            "and upload it again."
+        ) from exc
+    reports: dict[int, LoudnessMeasurement] = {}
+    for match in _LOUDNORM_REPORT.finditer(err.decode("utf-8", errors="replace")):
+        stream = owners.get(int(match.group(1)))
+        if stream is not None:
+            reports[stream] = _measurement(json.loads(match.group(2)))
+    missing = [t.index for t in tracks if t.index not in reports]
+    if missing:
+        raise EncoderOutputError(f"loudnorm printed no measurement for audio stream(s) {missing}")
+    return [reports[t.index] for t in tracks]
+
+
+def _loudness_plan(
+    job: EncodeJob, track: AudioRendition, measured: LoudnessMeasurement | None
+) -> tuple[Loudness | None, dict[str, Any] | None]:
+    """What the manifest records for ``track`` and the second pass's loudnorm options (None: no filter)."""
+    if job.loudness_lufs is None or measured is None:
+        return None, None
+
+    def finite(value: float) -> float | None:
+        return round(value, 2) if math.isfinite(value) else None
+
+    if measured.silent:
+        note = f"'{track.name}' is silent (below {SILENCE_LUFS:g} LUFS): encoded without normalisation"
+        return Loudness(finite(measured.input_i), finite(measured.input_tp), None, None, note), None
+    values = {
+        "measured_I": measured.input_i,
+        "measured_TP": measured.input_tp,
+        "measured_LRA": measured.input_lra,
+        "measured_thresh": measured.input_thresh,
+        "offset": measured.target_offset,
+    }
+    options: dict[str, Any] = {"I": job.loudness_lufs, "TP": TRUE_PEAK_DBTP, "LRA": LOUDNESS_RANGE_LU}
+    for key, value in values.items():
+        low, high = _MEASURED_RANGES[key]
+        options[key] = f"{min(high, max(low, value if math.isfinite(value) else 0.0)):.2f}"
+    options.update(linear="true", print_format="none")
+    loudness = Loudness(
+        finite(measured.input_i), finite(measured.input_tp), finite(measured.input_lra), job.loudness_lufs
+    )
+    return loudness, options
+
+
+def _measurement(report: dict[str, Any]) -> LoudnessMeasurement:
+    def number(key: str) -> float:
+        value = as_float(report.get(key))
+        if value is None or math.isnan(value):
+            raise EncoderOutputError(f"loudnorm reported {key}={report.get(key)!r}, not a number")
+        return value
+
+    return LoudnessMeasurement(
+        number("input_i"), number("input_tp"), number("input_lra"), number("input_thresh"),
+        number("target_offset"),
+    )  # fmt: skip
+
+
+def _loudnorm_owners(args: list[str]) -> dict[int, int]:
+    """Which source audio stream (``0:a:N``) each ``Parsed_loudnorm_K`` of the command's filter graph
+    measures. ffmpeg names a parsed filter by its position in the ``-filter_complex`` string; ffmpeg-python
+    writes one filter per chain, so K is the chain's position and the labels lead back to the input."""
+    graph = args[args.index("-filter_complex") + 1]
+    produced: dict[str, str] = {}
+    chains: list[tuple[list[str], str]] = []
+    for chain in graph.split(";"):
+        match = _CHAIN.match(chain)
+        if match is None:
+            raise EncoderOutputError(f"unexpected filter chain {chain!r}")
+        inputs = re.findall(r"\[([^\]]+)\]", match.group(1))
+        for label in re.findall(r"\[([^\]]+)\]", match.group(3)):
+            produced[label] = inputs[0] if inputs else ""
+        chains.append((inputs, match.group(2)))
+    owners: dict[int, int] = {}
+    for position, (inputs, body) in enumerate(chains):
+        if not body.startswith("loudnorm") or not inputs:
+            continue
+        label = inputs[0]
+        while label in produced:
+            label = produced[label]
+        stream = re.fullmatch(r"0:a:(\d+)", label)
+        if stream is None:
+            raise EncoderOutputError(f"loudnorm chain {position} does not lead back to an audio stream")
+        owners[position] = int(stream.group(1))
+    return owners
+
+
+def _stereo(stream: Any) -> Any:
+    """Downmix (or upmix) to stereo inside the graph, before loudness is measured or applied."""
+    return stream.filter("aformat", channel_layouts="stereo")
 
 
 def video_codecs(segment: Path, source: Path) -> str:

@@ -39,7 +39,7 @@ def encode_hls(
     workers: int = 1,
     generation: str = "0000",
 ) -> HlsResult:
-    """Encode ``source`` into ``out_dir`` (``master.m3u8``, ``{rung}/``, ``audio/``, ``iframes/``)."""
+    """Encode ``source`` into ``out_dir`` (``master.m3u8``, ``{rung}/``, ``audio/<n>/``, ``iframes/``)."""
     settings = settings or EncodeSettings()
     plan = make_plan(probe, settings, generation=generation, work_prefix="", chunk_s=chunk_s)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -47,7 +47,7 @@ def encode_hls(
         audio_future = pool.submit(encode_audio, source, out_dir, plan.job) if plan.job.has_audio else None
         chunk_futures = [pool.submit(encode_chunk, source, out_dir, plan.job, c) for c in plan.chunks]
         chunks: list[ChunkManifest] = [f.result() for f in chunk_futures]
-        audio: AudioManifest | None = audio_future.result() if audio_future else None
+        audio: list[AudioManifest] = audio_future.result() if audio_future else []
     result = package(plan.job, chunks, audio)
     check_complete(source, probe, result.duration_s)
     written = write_playlists(out_dir, result)

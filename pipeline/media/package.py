@@ -3,21 +3,22 @@
 Nothing is re-muxed: segments are already in place with global numbers. Every figure in the master comes
 from what was written — BANDWIDTH is the peak bit rate as RFC 8216 §4.3.4.2 defines it (the largest rate
 of any run of segments lasting 0.5–1.5 target durations), AVERAGE-BANDWIDTH the total bits over the total
-duration, each including the audio rendition a variant plays with — because ffmpeg 5.x's own master has
-neither AVERAGE-BANDWIDTH nor FRAME-RATE nor I-frame playlists, and guesses BANDWIDTH from settings.
+duration, each including the largest audio rendition a variant may play with (RFC 8216 §4.3.4.2: the
+figures must cover every rendition combination) — because ffmpeg 5.x's own master has neither
+AVERAGE-BANDWIDTH nor FRAME-RATE nor I-frame playlists, and guesses BANDWIDTH from settings.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from pipeline.media.encode import AUDIO_DIR, AudioManifest, ChunkManifest, EncoderOutputError, SegmentInfo
+from pipeline.media.encode import AudioManifest, ChunkManifest, EncoderOutputError, Loudness, SegmentInfo
 
 if TYPE_CHECKING:
-    from pipeline.media.plan import EncodeJob
+    from pipeline.media.plan import AudioRendition, EncodeJob
 
 MASTER = "master.m3u8"
 MEDIA_PLAYLIST = "index.m3u8"
@@ -25,11 +26,6 @@ IFRAME_DIR = "iframes"
 AUDIO_GROUP = "audio"
 # Players start with the first variant listed (Apple's guidance): the rung nearest this rate.
 STARTUP_BITRATE = 2_000_000
-_LANGUAGE_NAMES = {
-    "en": "English", "fr": "Français", "de": "Deutsch", "es": "Español", "it": "Italiano",
-    "pt": "Português", "nl": "Nederlands", "ja": "日本語", "zh": "中文", "ko": "한국어", "ru": "Русский",
-    "ar": "العربية", "hi": "हिन्दी", "pl": "Polski", "tr": "Türkçe", "sv": "Svenska", "uk": "Українська",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -47,6 +43,22 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class AudioOutput:
+    """One published audio rendition: its ``EXT-X-MEDIA`` attributes and what the catalog records."""
+
+    language: str | None
+    name: str
+    default: bool
+    channels: int
+    codecs: str
+    playlist: str
+    bandwidth: int
+    average_bandwidth: int
+    segments: int
+    loudness: Loudness | None
+
+
+@dataclass(frozen=True)
 class Package:
     """Playlist texts by path (relative to the HLS directory) and the figures the catalog records."""
 
@@ -55,25 +67,48 @@ class Package:
     target_duration: int
     duration_s: float
     segment_files: list[str]
+    audio: list[AudioOutput] = field(default_factory=list)
 
 
-def package(job: EncodeJob, chunks: list[ChunkManifest], audio: AudioManifest | None) -> Package:
+def package(job: EncodeJob, chunks: list[ChunkManifest], audio: list[AudioManifest] | None) -> Package:
     """Build every playlist from the manifests; the master goes last when the caller publishes."""
     rung_segments = _stitch(job, chunks)
-    audio_entries = audio.segments if audio else []
+    tracks = sorted(audio or [], key=lambda m: m.track)
     durations = [s.frames / job.fps for segments in rung_segments.values() for s in segments]
-    target = max([_rounded(float(d)) for d in durations] + [_rounded(d) for _, d, _ in audio_entries] + [1])
+    target = max(
+        [_rounded(float(d)) for d in durations]
+        + [_rounded(d) for m in tracks for _, d, _ in m.segments]
+        + [1]
+    )
 
     playlists: dict[str, str] = {}
     files: list[str] = []
-    audio_peak = audio_average = 0
-    if audio:
-        playlists[f"{AUDIO_DIR}/{MEDIA_PLAYLIST}"] = _media_playlist(
-            [(uri, d) for uri, d, _ in audio_entries], target
+    outputs: list[AudioOutput] = []
+    for manifest in tracks:
+        playlist = f"{manifest.directory}/{MEDIA_PLAYLIST}"
+        playlists[playlist] = _media_playlist([(uri, d) for uri, d, _ in manifest.segments], target)
+        files += [f"{manifest.directory}/{uri}" for uri, _, _ in manifest.segments]
+        timed = [(d, n) for _, d, n in manifest.segments]
+        rendition = _rendition(job, manifest)
+        outputs.append(
+            AudioOutput(
+                language=rendition.language,
+                name=rendition.name,
+                default=rendition.default,
+                channels=manifest.channels,
+                codecs=manifest.codecs,
+                playlist=playlist,
+                bandwidth=peak_bitrate(timed, target),
+                average_bandwidth=_average(timed),
+                segments=len(manifest.segments),
+                loudness=manifest.loudness,
+            )
         )
-        files += [f"{AUDIO_DIR}/{uri}" for uri, _, _ in audio_entries]
-        audio_peak = peak_bitrate([(d, n) for _, d, n in audio_entries], target)
-        audio_average = _average([(d, n) for _, d, n in audio_entries])
+    _check_group(outputs)
+    # A variant plays with any one rendition of the group: its figures cover the largest.
+    audio_peak = max((a.bandwidth for a in outputs), default=0)
+    audio_average = max((a.average_bandwidth for a in outputs), default=0)
+    audio_codecs = ",".join(dict.fromkeys(a.codecs for a in outputs))
 
     variants: list[Variant] = []
     for rung in job.rungs:
@@ -92,34 +127,58 @@ def package(job: EncodeJob, chunks: list[ChunkManifest], audio: AudioManifest | 
                 height=rung.height,
                 bandwidth=peak_bitrate(timed, target) + audio_peak,
                 average_bandwidth=_average(timed) + audio_average,
-                codecs=f"{codecs},{audio.codecs}" if audio else codecs,
+                codecs=f"{codecs},{audio_codecs}" if outputs else codecs,
                 playlist=playlist,
                 segments=len(segments),
                 iframe_playlist=iframes,
                 iframe_bandwidth=iframe_peak,
             )
         )
-    if not variants and audio:
+    if not variants and outputs:
+        # An audio lecture: the default rendition is the variant itself.
+        main = next(a for a in outputs if a.default)
         variants.append(
             Variant(
-                name=AUDIO_DIR,
+                name=AUDIO_GROUP,
                 width=None,
                 height=None,
                 bandwidth=audio_peak,
                 average_bandwidth=audio_average,
-                codecs=audio.codecs,
-                playlist=f"{AUDIO_DIR}/{MEDIA_PLAYLIST}",
-                segments=len(audio_entries),
+                codecs=audio_codecs,
+                playlist=main.playlist,
+                segments=main.segments,
             )
         )
     if not variants:
         raise EncoderOutputError("nothing was encoded: no video rungs and no audio")
-    playlists[MASTER] = _master(job, variants, audio if job.rungs else None)
+    # An audio lecture with one soundtrack needs no group; with several, the group lets players switch.
+    group = outputs if job.rungs or len(outputs) > 1 else []
+    playlists[MASTER] = _master(job, variants, group)
     if job.rungs:
         duration = float(sum(s.frames for s in rung_segments[job.rungs[0].name]) / job.fps)
     else:
-        duration = sum(d for _, d, _ in audio_entries)
-    return Package(playlists, variants, target, duration, files)
+        main_track = next(m for m, a in zip(tracks, outputs, strict=True) if a.default)
+        duration = sum(d for _, d, _ in main_track.segments)
+    return Package(playlists, variants, target, duration, files, outputs)
+
+
+def _rendition(job: EncodeJob, manifest: AudioManifest) -> AudioRendition:
+    if not 0 <= manifest.track < len(job.audio_tracks):
+        raise EncoderOutputError(
+            f"the audio manifest names track {manifest.track}; the plan has {len(job.audio_tracks)}"
+        )
+    return job.audio_tracks[manifest.track]
+
+
+def _check_group(outputs: list[AudioOutput]) -> None:
+    """RFC 8216 §4.3.4.1.1: NAMEs unique within the group; and exactly one DEFAULT=YES."""
+    if not outputs:
+        return
+    names = [a.name for a in outputs]
+    if len(set(names)) != len(names):
+        raise EncoderOutputError(f"audio rendition names are not unique: {names}")
+    if sum(a.default for a in outputs) != 1:
+        raise EncoderOutputError(f"{sum(a.default for a in outputs)} audio renditions are marked DEFAULT")
 
 
 def peak_bitrate(segments: list[tuple[float, int]], target: int) -> int:
@@ -228,15 +287,21 @@ def _iframe_playlist(job: EncodeJob, rung: str, segments: list[SegmentInfo], tar
     return "\n".join(lines) + "\n", math.ceil(peak)
 
 
-def _master(job: EncodeJob, variants: list[Variant], audio: AudioManifest | None) -> str:
+def _master(job: EncodeJob, variants: list[Variant], audio: list[AudioOutput]) -> str:
+    """The master playlist; ``audio`` is the AUDIO group (empty: none), one ``EXT-X-MEDIA`` per rendition."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:5", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    if audio:
-        language = job.audio_language
-        name = _LANGUAGE_NAMES.get(language.split("-")[0], language)
-        lines.append(
-            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",LANGUAGE="{language}",NAME="{name}",'
-            f'DEFAULT=YES,AUTOSELECT=YES,CHANNELS="{audio.channels}",URI="{AUDIO_DIR}/{MEDIA_PLAYLIST}"'
-        )
+    for rendition in audio:
+        attrs = [f'TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}"']
+        if rendition.language:
+            attrs.append(f'LANGUAGE="{rendition.language}"')
+        attrs += [
+            f'NAME="{rendition.name}"',
+            f"DEFAULT={'YES' if rendition.default else 'NO'}",
+            "AUTOSELECT=YES",
+            f'CHANNELS="{rendition.channels}"',
+            f'URI="{rendition.playlist}"',
+        ]
+        lines.append("#EXT-X-MEDIA:" + ",".join(attrs))
     start = min(variants, key=lambda v: abs(v.average_bandwidth - STARTUP_BITRATE))
     ordered = [start] + sorted((v for v in variants if v is not start), key=lambda v: v.bandwidth)
     for v in ordered:

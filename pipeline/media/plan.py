@@ -18,7 +18,9 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from pipeline.media.captions import language_name, stream_language
 from pipeline.media.ladder import Rung, output_fps, parse_ladder, rungs_for
+from pipeline.media.probe import AudioTrack
 
 if TYPE_CHECKING:
     from pipeline.config import EncodeSettings
@@ -49,6 +51,40 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class AudioRendition:
+    """One audio track to publish as an ``EXT-X-MEDIA:TYPE=AUDIO`` rendition, in ``audio/<position>/``.
+
+    ``index`` is the source's ``0:a:<index>``; ``channels`` the source's count (every rendition is
+    encoded stereo); ``name`` is unique within the group, as RFC 8216 §4.3.4.1.1 requires."""
+
+    index: int
+    language: str | None
+    name: str
+    default: bool
+    channels: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "language": self.language,
+            "name": self.name,
+            "default": self.default,
+            "channels": self.channels,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AudioRendition:
+        language = data.get("language")
+        return cls(
+            index=int(data["index"]),
+            language=str(language) if language else None,
+            name=str(data["name"]),
+            default=bool(data["default"]),
+            channels=int(data["channels"]),
+        )
+
+
+@dataclass(frozen=True)
 class EncodeJob:
     """What every chunk (and the audio encoder and the packager) must agree on."""
 
@@ -68,6 +104,9 @@ class EncodeJob:
     audio_language: str = "en"
     seekable: bool = True
     tonemap: bool = False
+    audio_tracks: list[AudioRendition] = field(default_factory=list)
+    # EBU R128 integrated target in LUFS; None: the soundtracks keep their level.
+    loudness_lufs: float | None = None
 
     @property
     def segment_seconds(self) -> float:
@@ -102,6 +141,8 @@ class EncodeJob:
             "audioLanguage": self.audio_language,
             "seekable": self.seekable,
             "tonemap": self.tonemap,
+            "audioTracks": [t.to_dict() for t in self.audio_tracks],
+            "loudnessLufs": self.loudness_lufs,
         }
 
     @classmethod
@@ -123,7 +164,20 @@ class EncodeJob:
             audio_language=str(data["audioLanguage"]),
             seekable=bool(data.get("seekable", True)),
             tonemap=bool(data.get("tonemap", False)),
+            audio_tracks=_audio_tracks_of(data),
+            loudness_lufs=float(data["loudnessLufs"]) if data.get("loudnessLufs") is not None else None,
         )
+
+
+def _audio_tracks_of(data: dict[str, Any]) -> list[AudioRendition]:
+    """A plan made before the track list existed (an execution in flight across a deploy) encoded the
+    first soundtrack only: the same single rendition, named as that version named it."""
+    if "audioTracks" in data:
+        return [AudioRendition.from_dict(t) for t in data["audioTracks"]]
+    if not data["hasAudio"]:
+        return []
+    language = str(data["audioLanguage"])
+    return [AudioRendition(0, language, language_name(language) or language, True, 2)]
 
 
 @dataclass(frozen=True)
@@ -163,7 +217,9 @@ def make_plan(
     chunk_s: int | None = None,
 ) -> EncodePlan:
     """The ladder and the chunks for ``probe``; ``chunk_s`` overrides the configured chunk length."""
-    language = (probe.audio_language and _bcp47(probe.audio_language)) or settings.audio_language
+    tracks = audio_renditions(probe, settings)
+    primary = next((t for t in tracks if t.default), None)
+    language = (primary.language if primary else None) or settings.audio_language
     job = EncodeJob(
         generation=generation,
         work_prefix=work_prefix,
@@ -174,6 +230,8 @@ def make_plan(
         audio_bitrate_k=settings.audio_bitrate_k,
         audio_language=language,
         preset=settings.preset,
+        audio_tracks=tracks,
+        loudness_lufs=settings.loudness_lufs,
     )
     if not probe.has_video:
         return EncodePlan(job, [], settings.max_concurrency)
@@ -200,16 +258,32 @@ def make_plan(
     return EncodePlan(job, chunks, settings.max_concurrency)
 
 
-# ISO 639-2 tags as muxers store them → the BCP 47 tags HLS wants in LANGUAGE.
-_ISO639_2 = {
-    "eng": "en", "fra": "fr", "fre": "fr", "deu": "de", "ger": "de", "spa": "es", "ita": "it", "por": "pt",
-    "nld": "nl", "dut": "nl", "jpn": "ja", "zho": "zh", "chi": "zh", "kor": "ko", "rus": "ru", "ara": "ar",
-    "hin": "hi", "pol": "pl", "tur": "tr", "swe": "sv", "nor": "no", "dan": "da", "fin": "fi", "ukr": "uk",
-}  # fmt: skip
-
-
-def _bcp47(tag: str) -> str | None:
-    tag = tag.strip().lower()
-    if len(tag) == 2 and tag.isalpha():
-        return tag
-    return _ISO639_2.get(tag)
+def audio_renditions(probe: ProbeResult, settings: EncodeSettings) -> list[AudioRendition]:
+    """Every soundtrack as a rendition: NAME from the stream's title, else its language's name, else
+    "Track N", made unique ("English", "English 2"); exactly one DEFAULT, the default-disposition track or
+    else the first. An only track with no language tag gets ``AUDIO_LANGUAGE`` (a lecture's language is
+    usually known); among several, an untagged one gets no LANGUAGE rather than a guess."""
+    tracks = list(probe.audio_tracks)
+    if not tracks and probe.has_audio:
+        # A probe from before the track lists (or a synthetic one): its primary track, as 0:a:0.
+        tracks = [
+            AudioTrack(
+                0, probe.audio_codec or "", probe.audio_channels or 2, stream_language(probe.audio_language),
+                None, True,
+            )
+        ]  # fmt: skip
+    default = next((i for i, t in enumerate(tracks) if t.default), 0)
+    used: set[str] = set()
+    renditions = []
+    for position, track in enumerate(tracks):
+        language = track.language or ((settings.audio_language or None) if len(tracks) == 1 else None)
+        # A quoted-string attribute may hold neither a double quote nor a line break (RFC 8216 §4.2).
+        title = " ".join((track.title or "").replace('"', "'").split())
+        base = title or language_name(language) or f"Track {position + 1}"
+        name, n = base, 1
+        while name.casefold() in used:
+            n += 1
+            name = f"{base} {n}"
+        used.add(name.casefold())
+        renditions.append(AudioRendition(track.index, language, name, position == default, track.channels))
+    return renditions

@@ -14,6 +14,7 @@ import ffmpeg
 
 from pipeline.config import MediaLimits
 from pipeline.errors import InvalidMediaError, MediaTooLargeError, UnsupportedMediaError
+from pipeline.media.captions import stream_language
 from pipeline.media.ffmpeg_tools import as_float, as_int, input_url, parse_rate, stderr_excerpt
 
 if TYPE_CHECKING:
@@ -28,6 +29,58 @@ _STILL_FORMATS = frozenset({"image2", "gif", "apng", "webp", "tty"})
 _INTERLACED_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
 _HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
 _STILL_CODECS = frozenset({"png", "mjpeg", "gif", "webp", "bmp", "tiff", "jpegls", "jpeg2000", "apng"})
+# Subtitle codecs ffmpeg can turn into WebVTT text; the others (DVD, Blu-ray PGS, DVB) are pictures.
+TEXT_SUBTITLE_CODECS = frozenset({"mov_text", "subrip", "srt", "ass", "ssa", "webvtt", "text"})
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    """One soundtrack of the source. ``index`` counts audio streams only, as ffmpeg's ``0:a:<index>``
+    does (streams skipped here still count: the index is what ffmpeg will select)."""
+
+    index: int
+    codec: str
+    channels: int
+    language: str | None  # BCP-47 ("en", "pt-BR"); None when the container says "und" or nothing usable
+    title: str | None
+    default: bool  # the container's default disposition
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AudioTrack:
+        return cls(
+            index=int(data["index"]),
+            codec=str(data["codec"]),
+            channels=int(data["channels"]),
+            language=data.get("language"),
+            title=data.get("title"),
+            default=bool(data.get("default", False)),
+        )
+
+
+@dataclass(frozen=True)
+class SubtitleTrack:
+    """One subtitle stream (``0:s:<index>``). ``text`` says whether ffmpeg can convert it to WebVTT; bitmap
+    subtitles (``dvd_subtitle``, ``hdmv_pgs_subtitle``) would need OCR."""
+
+    index: int
+    codec: str
+    language: str | None
+    title: str | None
+    default: bool
+    forced: bool
+    text: bool
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SubtitleTrack:
+        return cls(
+            index=int(data["index"]),
+            codec=str(data["codec"]),
+            language=data.get("language"),
+            title=data.get("title"),
+            default=bool(data.get("default", False)),
+            forced=bool(data.get("forced", False)),
+            text=bool(data.get("text", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -38,6 +91,10 @@ class ProbeResult:
     what a viewer sees and what the encoder must produce. ``coded_width``/``coded_height`` are the stored
     frame size. ``rotation`` is the display-matrix angle as ffprobe reports it (counter-clockwise degrees),
     normalised to 0/90/180/270.
+
+    ``audio_tracks`` lists every real soundtrack; ``audio_codec``/``audio_channels``/``audio_sample_rate``/
+    ``audio_language`` describe the primary one (the default track, else the first), the one an audio-only
+    lecture plays first.
     """
 
     format_name: str
@@ -62,6 +119,8 @@ class ProbeResult:
     audio_language: str | None = None
     video_duration_s: float | None = None
     color_transfer: str | None = None
+    audio_tracks: tuple[AudioTrack, ...] = ()
+    subtitle_tracks: tuple[SubtitleTrack, ...] = ()
 
     @property
     def hdr(self) -> bool:
@@ -76,12 +135,20 @@ class ProbeResult:
             summary["fps"] = round(self.fps, 3)
         if self.video_duration_s is not None:
             summary["video_duration_s"] = round(self.video_duration_s, 3)
+        # Lists, not tuples: the summary goes to JSON and to DynamoDB, whose serializer refuses tuples.
+        summary["audio_tracks"] = [asdict(t) for t in self.audio_tracks]
+        summary["subtitle_tracks"] = [asdict(t) for t in self.subtitle_tracks]
         return summary
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProbeResult:
-        """Rebuild the result ProbeMedia passed along in the state, so later steps skip a second ffprobe."""
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        """Rebuild the result ProbeMedia passed along in the state, so later steps skip a second ffprobe.
+        A result written before the track lists existed has none (``make_plan`` then plans one track)."""
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        audio, subtitles = data.get("audio_tracks") or (), data.get("subtitle_tracks") or ()
+        values["audio_tracks"] = tuple(AudioTrack.from_dict(t) for t in audio)
+        values["subtitle_tracks"] = tuple(SubtitleTrack.from_dict(t) for t in subtitles)
+        return cls(**values)
 
 
 def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
@@ -123,9 +190,11 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
         for s in streams
         if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
     ]
+    audio_tracks = _audio_tracks(streams)
     audios = [s for s in streams if s.get("codec_type") == "audio"]
+    primary = _primary(audio_tracks)
     video = videos[0] if videos else None
-    audio = audios[0] if audios else None
+    audio = audios[primary.index] if primary is not None else None
 
     if video is not None and audio is None and _is_still(format_name, video):
         raise UnsupportedMediaError(
@@ -188,12 +257,65 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
         audio_sample_rate=as_int(audio.get("sample_rate")) if audio is not None else None,
         interlaced=video is not None and str(video.get("field_order", "")) in _INTERLACED_ORDERS,
         variable_frame_rate=video is not None and _is_vfr(video),
-        audio_language=_language(audio) if audio is not None else None,
+        audio_language=primary.language if primary is not None else None,
         video_duration_s=_video_duration(video, duration) if video is not None else None,
         color_transfer=str(video.get("color_transfer"))
         if video is not None and video.get("color_transfer")
         else None,
+        audio_tracks=audio_tracks,
+        subtitle_tracks=_subtitle_tracks(streams),
     )
+
+
+def _audio_tracks(streams: list[dict[str, Any]]) -> tuple[AudioTrack, ...]:
+    """Every audio stream that carries sound: a stream with no channels (a placeholder some muxers write,
+    or one ffprobe could not make sense of) would only make the encoder fail."""
+    tracks = []
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    for index, stream in enumerate(audios):
+        channels = as_int(stream.get("channels")) or 0
+        if channels <= 0:
+            continue
+        tracks.append(
+            AudioTrack(
+                index=index,
+                codec=str(stream.get("codec_name") or "unknown"),
+                channels=channels,
+                language=_language(stream),
+                title=_title(stream),
+                default=bool((stream.get("disposition") or {}).get("default")),
+            )
+        )
+    return tuple(tracks)
+
+
+def _primary(tracks: tuple[AudioTrack, ...]) -> AudioTrack | None:
+    return next((t for t in tracks if t.default), tracks[0] if tracks else None)
+
+
+def _subtitle_tracks(streams: list[dict[str, Any]]) -> tuple[SubtitleTrack, ...]:
+    subtitles = [s for s in streams if s.get("codec_type") == "subtitle"]
+    tracks = []
+    for index, stream in enumerate(subtitles):
+        codec = str(stream.get("codec_name") or "unknown")
+        disposition = stream.get("disposition") or {}
+        tracks.append(
+            SubtitleTrack(
+                index=index,
+                codec=codec,
+                language=_language(stream),
+                title=_title(stream),
+                default=bool(disposition.get("default")),
+                forced=bool(disposition.get("forced")),
+                text=codec in TEXT_SUBTITLE_CODECS,
+            )
+        )
+    return tuple(tracks)
+
+
+def _title(stream: dict[str, Any]) -> str | None:
+    title = str((stream.get("tags") or {}).get("title", "")).strip()
+    return title or None
 
 
 def _video_duration(video: dict[str, Any], container: float) -> float:
@@ -212,9 +334,8 @@ def _is_vfr(video: dict[str, Any]) -> bool:
     return abs(nominal - average) / nominal > 0.01
 
 
-def _language(audio: dict[str, Any]) -> str | None:
-    tag = str((audio.get("tags") or {}).get("language", "")).strip().lower()
-    return tag if tag and tag != "und" else None
+def _language(stream: dict[str, Any]) -> str | None:
+    return stream_language((stream.get("tags") or {}).get("language"))
 
 
 def _playlist_error(name: str) -> UnsupportedMediaError:

@@ -15,11 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline import layout
-from pipeline.catalog.details import Details, HlsDetails, SpriteDetails
+from pipeline.catalog.details import AudioLoudness, AudioTrackDetails, Details, HlsDetails, SpriteDetails
 from pipeline.keys import AssetKey, parse_key
-from pipeline.media.encode import AudioManifest, ChunkManifest, encode_audio, encode_chunk
+from pipeline.media.encode import (
+    ChunkManifest,
+    Loudness,
+    dump_audio_manifests,
+    encode_audio,
+    encode_chunk,
+    load_audio_manifests,
+)
 from pipeline.media.hls import check_complete
-from pipeline.media.package import MASTER, package
+from pipeline.media.package import MASTER, AudioOutput, package
 from pipeline.media.plan import Chunk, EncodeJob, EncodePlan, generation_for, make_plan
 from pipeline.media.poster import make_poster
 from pipeline.media.probe import ProbeResult, probe
@@ -89,20 +96,22 @@ def encode_video_chunk(source: SourceRef, job: EncodeJob, chunk: Chunk, services
 
 
 def encode_audio_track(source: SourceRef, job: EncodeJob, services: Services) -> AudioDone:
-    """The soundtrack, whole, as the audio rendition (or nothing for a silent video)."""
+    """Every soundtrack, whole, as its audio rendition (or nothing for a silent video); ``segments`` counts
+    them all."""
     if not job.has_audio:
         return AudioDone(audio=False)
     prefix = _staged_hls(job)
     bucket = services.settings.publish_bucket
     with workspace(source, services) as ws:
-        manifest = encode_audio(ws.source, ws.out, job)
-        _upload_all(
-            services,
-            bucket,
-            [(f"{prefix}audio/{uri}", ws.out / "audio" / uri) for uri, _, _ in manifest.segments],
-        )
-    services.store.put_bytes(bucket, _audio_key(job), json.dumps(manifest.to_dict()).encode())
-    return AudioDone(audio=True, segments=len(manifest.segments))
+        manifests = encode_audio(ws.source, ws.out, job)
+        uploads = [
+            (f"{prefix}{m.directory}/{uri}", ws.out / m.directory / uri)
+            for m in manifests
+            for uri, _, _ in m.segments
+        ]
+        _upload_all(services, bucket, uploads)
+    services.store.put_bytes(bucket, _audio_key(job), json.dumps(dump_audio_manifests(manifests)).encode())
+    return AudioDone(audio=True, segments=sum(len(m.segments) for m in manifests))
 
 
 def package_hls(
@@ -130,7 +139,7 @@ def package_hls(
     chunks = [
         ChunkManifest.from_dict(_read_json(services, bucket, _chunk_key(job, c.index))) for c in plan.chunks
     ]
-    audio = AudioManifest.from_dict(_read_json(services, bucket, _audio_key(job))) if job.has_audio else None
+    audio = load_audio_manifests(_read_json(services, bucket, _audio_key(job))) if job.has_audio else []
     result = package(job, chunks, audio)
     check_complete(Path(asset.path), probed, result.duration_s)
 
@@ -165,7 +174,8 @@ def package_hls(
         frameRate=round(float(job.fps), 3) if job.has_video else None,
         segments=sum(v.segments for v in result.variants),
         chunks=len(plan.chunks),
-        audio={"language": job.audio_language, "codecs": audio.codecs} if audio else None,
+        audio={"language": job.audio_language, "codecs": result.audio[0].codecs} if result.audio else None,
+        audioTracks=[_audio_details(a, prefix) for a in result.audio],
         subtitles=[
             {"language": s.language, "name": s.name, "kind": s.kind, "forced": s.forced, "folder": s.folder}
             for s in subtitles
@@ -184,7 +194,30 @@ def package_hls(
             for v in result.variants
         ],
     )
-    return Outputs([master], Details(hls=hls))
+    notes = [a.loudness.note for a in result.audio if a.loudness and a.loudness.note]
+    return Outputs([master], Details(hls=hls, warnings=notes) if notes else Details(hls=hls))
+
+
+def _audio_details(audio: AudioOutput, prefix: str) -> AudioTrackDetails:
+    return AudioTrackDetails(
+        language=audio.language,
+        name=audio.name,
+        default=audio.default,
+        channels=audio.channels,
+        codecs=audio.codecs,
+        playlist=prefix + audio.playlist,
+        loudness=_loudness_details(audio.loudness) if audio.loudness else None,
+    )
+
+
+def _loudness_details(loudness: Loudness) -> AudioLoudness:
+    return AudioLoudness(
+        inputI=loudness.input_i,
+        inputTP=loudness.input_tp,
+        inputLRA=loudness.input_lra,
+        targetI=loudness.target_i,
+        note=loudness.note,
+    )
 
 
 def make_thumbnails(

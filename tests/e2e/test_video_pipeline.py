@@ -104,7 +104,7 @@ def test_chunked_encode_through_the_state_machine(
     for rel in (
         "360p/index.m3u8",
         "234p/index.m3u8",
-        "audio/index.m3u8",
+        "audio/0/index.m3u8",
         "iframes/360p.m3u8",
         "iframes/234p.m3u8",
     ):

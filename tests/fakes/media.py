@@ -1,6 +1,6 @@
 """What the encoders would have staged, without ffmpeg: segments, the chunk and audio manifests (built with
-the media layer's own ``ChunkManifest``/``AudioManifest`` ``to_dict``, so PackageHls parses exactly what
-EncodeChunk and EncodeAudio write) and the thumbnails, under one version's work prefix."""
+the media layer's own ``ChunkManifest.to_dict``/``dump_audio_manifests``, so PackageHls parses exactly
+what EncodeChunk and EncodeAudio write) and the thumbnails, under one version's work prefix."""
 
 from __future__ import annotations
 
@@ -9,10 +9,19 @@ import math
 from typing import TYPE_CHECKING
 
 from pipeline import layout
-from pipeline.media.encode import AUDIO_CODECS, AudioManifest, ChunkManifest, SegmentInfo
+from pipeline.media.encode import (
+    AUDIO_CODECS,
+    AudioManifest,
+    ChunkManifest,
+    SegmentInfo,
+    dump_audio_manifests,
+)
 from pipeline.media.probe import ProbeResult
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pipeline.media.encode import Loudness
     from pipeline.media.plan import EncodePlan
     from pipeline.storage import ObjectStore
 
@@ -31,8 +40,15 @@ THUMBNAILS = (
 )
 
 
-def stage_encode(store: ObjectStore, bucket: str, plan: EncodePlan, probe: ProbeResult = HD) -> list[str]:
-    """Every chunk's segments for every rung, the audio rendition and their manifests; returns the keys."""
+def stage_encode(
+    store: ObjectStore,
+    bucket: str,
+    plan: EncodePlan,
+    probe: ProbeResult = HD,
+    loudness: Sequence[Loudness | None] = (),
+) -> list[str]:
+    """Every chunk's segments for every rung, every audio rendition (``loudness[n]`` as track n's
+    measurement) and their manifests; returns the keys."""
     job = plan.job
     staged = layout.work_hls(job.work_prefix)
     total = math.ceil((probe.video_duration_s or probe.duration_s) * float(job.fps))
@@ -61,12 +77,15 @@ def stage_encode(store: ObjectStore, bucket: str, plan: EncodePlan, probe: Probe
     if job.has_audio:
         count = math.ceil(probe.duration_s / job.segment_seconds)
         audio = [(job.segment_name(n), job.segment_seconds, 1_000) for n in range(count)]
-        for uri, _, _ in audio:
-            keys.append(f"{staged}audio/{uri}")
-            store.put_bytes(bucket, keys[-1], b"\x47" * 188)
+        manifests = []
+        for track in range(len(job.audio_tracks)):
+            for uri, _, _ in audio:
+                keys.append(f"{staged}audio/{track}/{uri}")
+                store.put_bytes(bucket, keys[-1], b"\x47" * 188)
+            measured = loudness[track] if track < len(loudness) else None
+            manifests.append(AudioManifest(AUDIO_CODECS, 2, audio, track, f"audio/{track}", measured))
         keys.append(layout.work_audio(job.work_prefix))
-        manifest_json = json.dumps(AudioManifest(AUDIO_CODECS, 2, audio).to_dict())
-        store.put_bytes(bucket, keys[-1], manifest_json.encode())
+        store.put_bytes(bucket, keys[-1], json.dumps(dump_audio_manifests(manifests)).encode())
     return keys
 
 

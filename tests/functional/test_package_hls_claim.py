@@ -46,8 +46,8 @@ def test_the_current_version_publishes_with_the_master_last_and_prunes_the_previ
     rungs = [r.name for r in plan.job.rungs]
     assert hls["master"] == HLS + MASTER and hls["chunks"] == 2 and hls["segments"] == 2 * len(rungs)
     gen = plan.job.generation
-    segments = {f"{HLS}{r}/seg-{gen}-{n:05d}.ts" for r in [*rungs, "audio"] for n in (0, 1)}
-    playlists = {HLS + MASTER, HLS + "audio/index.m3u8"}
+    segments = {f"{HLS}{r}/seg-{gen}-{n:05d}.ts" for r in [*rungs, "audio/0"] for n in (0, 1)}
+    playlists = {HLS + MASTER, HLS + "audio/0/index.m3u8"}
     playlists |= {f"{HLS}{r}/index.m3u8" for r in rungs} | {f"{HLS}iframes/{r}.m3u8" for r in rungs}
     assert set(store.keys(PUBLISH, HLS)) == segments | playlists
     thumbs = {THUMBS + name for name in ("poster-320.jpg", "poster-1280.webp", "sprite-0.jpg", "sprite.vtt")}
@@ -106,7 +106,7 @@ def test_the_prune_spares_what_a_newer_version_writes_after_the_claim(
     store.seed(PUBLISH, stale, b"v0", age_s=60)
     v1 = upload(store, catalog, b"v1")
     plan, _ = staged(services, store, v1)
-    newer = [f"{HLS}720p/seg-0000000n-00000.ts", f"{HLS}audio/seg-0000000n-00000.ts"]
+    newer = [f"{HLS}720p/seg-0000000n-00000.ts", f"{HLS}audio/0/seg-0000000n-00000.ts"]
 
     def newer_run_copies_in(write: Write) -> None:
         if write.op == "copy" and write.key.startswith(HLS) and not store.data(PUBLISH, newer[0]):

@@ -152,3 +152,40 @@ def make_sequence(
         args += ["-x264-params", f"keyint={gop}:min-keyint={gop}:scenecut=0"]
     ffmpeg_run(*args, *FAST_H264, str(out))
     return out
+
+
+def make_soundtracks(
+    out: Path,
+    tracks: Sequence[str],
+    *,
+    duration: float = 8.0,
+    video: bool = True,
+    stream_args: Sequence[str] = (),
+) -> Path:
+    """A clip (mp4/mkv/m4a by suffix) whose audio streams are ``tracks``, in order, each a lavfi source
+    with its filters (``"sine=frequency=440,volume=-13dB"``, ``"anullsrc=channel_layout=5.1"``), all cut
+    to ``duration``; ``stream_args`` are per-stream options (``-metadata:s:a:0 language=eng``,
+    ``-disposition:a:1 default``). AAC audio; with ``video``, a small H.264 picture as stream 0."""
+    args: list[str] = []
+    maps: list[str] = []
+    if video:
+        args += ["-f", "lavfi", "-i", f"testsrc2=s=320x180:r=25:d={duration}"]
+        maps += ["-map", "0:v", *FAST_H264]
+    for n, track in enumerate(tracks, start=len(args) // 4):
+        args += ["-f", "lavfi", "-i", track]
+        maps += ["-map", f"{n}:a"]
+    ffmpeg_run(*args, *maps, "-c:a", "aac", "-ar", "48000", *stream_args, "-t", str(duration), str(out))
+    return out
+
+
+def integrated_loudness(path: Path) -> float:
+    """EBU R128 integrated loudness (LUFS) of ``path``'s first audio stream as ffmpeg's ebur128 filter
+    measures it: an independent meter, not the loudnorm filter the pipeline uses."""
+    result = subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-protocol_whitelist", "file,crypto,data",
+         "-i", str(path), "-map", "0:a:0", "-af", "ebur128", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    summary = result.stderr.rsplit("Summary:", 1)[1]
+    value = summary.split("I:", 1)[1].split("LUFS", 1)[0].strip()
+    return float(value)

@@ -80,7 +80,7 @@ def test_master_has_every_attribute_a_validator_wants(single: tuple[Path, HlsRes
     assert master.is_independent_segments
     (audio,) = master.media
     assert (audio.type, audio.group_id, audio.language, audio.name) == ("AUDIO", "audio", "en", "English")
-    assert audio.default == "YES" and audio.uri == "audio/index.m3u8"
+    assert audio.default == "YES" and audio.uri == "audio/0/index.m3u8"
     assert {p.stream_info.resolution for p in master.playlists} == {(640, 360), (416, 234)}
     for variant in master.playlists:
         info = variant.stream_info
@@ -100,7 +100,7 @@ def test_master_has_every_attribute_a_validator_wants(single: tuple[Path, HlsRes
 def test_bandwidth_figures_match_the_segments(single: tuple[Path, HlsResult]) -> None:
     out, _ = single
     master = load(out / "master.m3u8")
-    audio = sized_segments(out / "audio/index.m3u8")
+    audio = sized_segments(out / "audio/0/index.m3u8")
     for variant in master.playlists:
         video = sized_segments(out / variant.uri)
         target = load(out / variant.uri).target_duration
@@ -114,7 +114,7 @@ def test_bandwidth_figures_match_the_segments(single: tuple[Path, HlsResult]) ->
 
 def test_media_playlists_are_vod_with_one_target_duration(single: tuple[Path, HlsResult]) -> None:
     out, _ = single
-    playlists = sorted(out.glob("*/index.m3u8")) + sorted(out.glob("iframes/*.m3u8"))
+    playlists = sorted(out.glob("**/index.m3u8")) + sorted(out.glob("iframes/*.m3u8"))
     assert len(playlists) == 5  # 360p, 234p, audio + two I-frame playlists
     targets = set()
     for path in playlists:
@@ -236,7 +236,7 @@ def test_audio_only_lecture(sources: dict[str, Path], tmp_path: Path) -> None:
     master = load(tmp_path / "master.m3u8")
     assert not master.media and not master.iframe_playlists
     (variant,) = master.playlists
-    assert variant.uri == "audio/index.m3u8"
+    assert variant.uri == "audio/0/index.m3u8"
     assert variant.stream_info.codecs == "mp4a.40.2" and variant.stream_info.resolution is None
     assert result.package.duration_s == pytest.approx(8, abs=0.1)
     stream = ffprobe_json(tmp_path / "master.m3u8", "-show_streams")["streams"]
@@ -360,7 +360,7 @@ def test_picture_shorter_than_the_sound(tmp_path: Path) -> None:
     result = encode_hls(source, tmp_path / "out", info, chunk_s=6)
     assert len(result.plan.chunks) == 1
     assert sum(s.duration for s in load(tmp_path / "out/180p/index.m3u8").segments) == pytest.approx(3)
-    assert sum(s.duration for s in load(tmp_path / "out/audio/index.m3u8").segments) == pytest.approx(
+    assert sum(s.duration for s in load(tmp_path / "out/audio/0/index.m3u8").segments) == pytest.approx(
         9, abs=0.1
     )
 

@@ -136,7 +136,7 @@ def test_audio_language_tag_is_read(tmp_path: Path) -> None:
     talk = make_clip(tmp_path / "talk.m4a", duration=1, video=False)
     tagged = tmp_path / "talk-fr.m4a"
     ffmpeg_run("-i", str(talk), "-c", "copy", "-metadata:s:a:0", "language=fra", str(tagged))
-    assert probe(tagged).audio_language == "fra"
+    assert probe(tagged).audio_language == "fr"  # ISO 639-2 as BCP-47
     assert probe(talk).audio_language is None  # "und" is no information
 
 

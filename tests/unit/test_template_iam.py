@@ -225,10 +225,10 @@ def fake_media(monkeypatch: pytest.MonkeyPatch) -> None:
             rungs[rung.name] = {"codecs": "avc1.64001f", "segments": [SegmentInfo(name, 180, 2, 0)]}
         return ChunkManifest(chunk=chunk.index, first_segment=chunk.index, rungs=rungs)
 
-    def encode_audio(source: Path, out: Path, job: Any) -> AudioManifest:
-        (out / "audio").mkdir(parents=True, exist_ok=True)
-        (out / "audio" / "audio-00000.ts").write_bytes(b"aac")
-        return AudioManifest("mp4a.40.2", 2, [("audio-00000.ts", 6.0, 3)])
+    def encode_audio(source: Path, out: Path, job: Any) -> list[AudioManifest]:
+        (out / "audio/0").mkdir(parents=True, exist_ok=True)
+        (out / "audio/0/audio-00000.ts").write_bytes(b"aac")
+        return [AudioManifest("mp4a.40.2", 2, [("audio-00000.ts", 6.0, 3)])]
 
     def make_poster(source: Path, out: Path, info: Any, *, widths: Any) -> list[Path]:
         names = [Path(f"poster-{w}.{ext}") for w in widths for ext in ("jpg", "webp")]

@@ -1,0 +1,301 @@
+"""Soundtracks and subtitle streams from the probe to the master playlist, without running ffmpeg: how
+streams are read from ffprobe's JSON, named and defaulted, carried through the step contract, measured
+(which loudnorm report is whose) and listed in the master."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+
+import ffmpeg
+import pytest
+
+from pipeline import steps
+from pipeline.config import EncodeSettings
+from pipeline.errors import StepContractError
+from pipeline.media import probe as probe_module
+from pipeline.media.captions import language_name, stream_language
+from pipeline.media.encode import (
+    SILENCE_LUFS,
+    AudioManifest,
+    EncoderOutputError,
+    LoudnessMeasurement,
+    _loudness_plan,
+    _loudnorm_owners,
+    _stereo,
+    dump_audio_manifests,
+    load_audio_manifests,
+)
+from pipeline.media.package import package
+from pipeline.media.plan import AudioRendition, EncodeJob, EncodePlan, audio_renditions, make_plan
+from pipeline.media.probe import AudioTrack, ProbeResult, SubtitleTrack
+from tests.fakes.media import HD
+
+SETTINGS = EncodeSettings()
+
+
+def track(
+    index: int, language: str | None = None, title: str | None = None, default: bool = False
+) -> AudioTrack:
+    return AudioTrack(index, "aac", 2, language, title, default)
+
+
+def names(*tracks: AudioTrack, settings: EncodeSettings = SETTINGS) -> list[tuple[str | None, str, bool]]:
+    return [
+        (r.language, r.name, r.default) for r in audio_renditions(replace(HD, audio_tracks=tracks), settings)
+    ]
+
+
+# ---------------------------------------------------------------- languages
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [("eng", "en"), ("fre", "fr"), ("fra", "fr"), ("ger", "de"), ("chi", "zh"), ("EN", "en"),
+     ("pt-BR", "pt-BR"), ("por_br", "pt-BR"), ("yue", "yue"), ("und", None), ("zxx", None), ("", None),
+     (None, None), ("english", None), ("xx", None)],
+)  # fmt: skip
+def test_container_language_tags_become_bcp47_or_nothing(tag: str | None, expected: str | None) -> None:
+    assert stream_language(tag) == expected
+
+
+def test_language_names_are_in_their_own_language() -> None:
+    assert (language_name("fr"), language_name("pt-BR"), language_name(None), language_name("tlh")) == (
+        "Français",
+        "Português",
+        None,
+        None,
+    )
+
+
+# ---------------------------------------------------------------- ffprobe's streams
+def stream(kind: str, codec: str, **extra: object) -> dict[str, object]:
+    return {"codec_type": kind, "codec_name": codec, **extra}
+
+
+def test_audio_streams_without_sound_are_not_tracks_but_keep_ffmpegs_numbering() -> None:
+    streams = [
+        stream("video", "h264"),
+        stream("audio", "aac", channels=0, tags={"language": "eng"}),  # a placeholder: nothing to decode
+        stream("audio", "ac3", channels=6, tags={"language": "fre", "title": " Dolby "},
+               disposition={"default": 1}),
+    ]  # fmt: skip
+    assert probe_module._audio_tracks(streams) == (AudioTrack(1, "ac3", 6, "fr", "Dolby", True),)
+
+
+def test_subtitle_streams_say_which_can_become_webvtt() -> None:
+    streams = [
+        stream("audio", "aac", channels=2),
+        stream("subtitle", "mov_text", tags={"language": "eng"}, disposition={"default": 1}),
+        stream("subtitle", "hdmv_pgs_subtitle", tags={"language": "ger"}, disposition={"forced": 1}),
+        stream("subtitle", "ass", tags={"language": "und", "title": "Karaoke"}),
+        stream("subtitle", "dvd_subtitle"),
+    ]
+    assert probe_module._subtitle_tracks(streams) == (
+        SubtitleTrack(0, "mov_text", "en", None, default=True, forced=False, text=True),
+        SubtitleTrack(1, "hdmv_pgs_subtitle", "de", None, default=False, forced=True, text=False),
+        SubtitleTrack(2, "ass", None, "Karaoke", default=False, forced=False, text=True),
+        SubtitleTrack(3, "dvd_subtitle", None, None, default=False, forced=False, text=False),
+    )
+
+
+def test_the_probe_result_round_trips_through_the_state_as_lists() -> None:
+    probed = replace(
+        HD,
+        audio_tracks=(track(0, "en"), track(1, "fr", "Version française", default=True)),
+        subtitle_tracks=(SubtitleTrack(0, "subrip", "fr", None, False, True, True),),
+    )
+    data = json.loads(json.dumps(probed.to_dict()))
+    assert isinstance(probed.to_dict()["audio_tracks"], list)  # DynamoDB's serializer refuses tuples
+    assert data["audio_tracks"][1] == {
+        "index": 1, "codec": "aac", "channels": 2, "language": "fr", "title": "Version française",
+        "default": True,
+    }  # fmt: skip
+    assert ProbeResult.from_dict(data) == probed
+    state = steps.parse(steps.PlanInput, {"source": {"bucket": "b", "key": "k"}, "asset": steps.to_json(
+        steps.AssetInfo("c", "a", "p", "n", "video", 1)), "probe": data})  # fmt: skip
+    assert state.probe == probed
+    # A result from before the track lists: no tracks, and the plan still has the one soundtrack.
+    old = {k: v for k, v in data.items() if k not in ("audio_tracks", "subtitle_tracks")}
+    assert ProbeResult.from_dict(old).audio_tracks == ()
+    assert names(*ProbeResult.from_dict(old).audio_tracks) == [("en", "English", True)]
+
+
+# ---------------------------------------------------------------- names and defaults
+def test_names_come_from_titles_then_languages_then_numbers_and_are_unique() -> None:
+    assert names(track(0, "en"), track(1, "en"), track(2, "en", "Commentary"), track(3, "de"), track(4)) == [
+        ("en", "English", True),
+        ("en", "English 2", False),  # the same language twice (a commentary track) is fine
+        ("en", "Commentary", False),
+        ("de", "Deutsch", False),
+        (None, "Track 5", False),  # several tracks: an untagged one gets no guessed language
+    ]
+    assert [n for _, n, _ in names(track(0, None, "English 2"), track(1, "en"), track(2, "en"))] == [
+        "English 2",
+        "English",
+        "English 3",
+    ]
+    assert names(track(0, None, 'Say "hi"\nnow')) == [("en", "Say 'hi' now", True)]  # RFC 8216 quoted-string
+
+
+def test_exactly_one_default_the_flagged_one_or_the_first() -> None:
+    assert [
+        d for _, _, d in names(track(0, "en"), track(1, "fr", default=True), track(2, "de", default=True))
+    ] == [
+        False,
+        True,
+        False,
+    ]
+    assert [d for _, _, d in names(track(0, "en"), track(1, "fr"))] == [True, False]
+
+
+def test_an_only_untagged_track_gets_the_configured_language() -> None:
+    assert names(track(0)) == [("en", "English", True)]
+    assert names(track(0), settings=EncodeSettings(audio_language="")) == [(None, "Track 1", True)]
+
+
+def test_the_job_carries_tracks_and_target_through_the_state() -> None:
+    probed = replace(HD, audio_tracks=(track(0, "en"), track(3, "fr", default=True)))
+    plan = make_plan(probed, SETTINGS, generation="g", work_prefix="w/")
+    job = plan.job
+    assert job.audio_tracks == [
+        AudioRendition(0, "en", "English", False, 2),
+        AudioRendition(3, "fr", "Français", True, 2),
+    ]
+    assert (job.loudness_lufs, job.audio_language) == (-16.0, "fr")
+    assert EncodePlan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
+    off = make_plan(probed, EncodeSettings(loudness_lufs=None), generation="g", work_prefix="w/").job
+    assert EncodeJob.from_dict(json.loads(json.dumps(off.to_dict()))).loudness_lufs is None
+
+
+# ---------------------------------------------------------------- settings
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, -16.0), ({"AUDIO_LOUDNESS_LUFS": ""}, None), ({"AUDIO_LOUDNESS_LUFS": " "}, None),
+     ({"AUDIO_LOUDNESS_LUFS": "-23"}, -23.0)],
+)  # fmt: skip
+def test_loudness_target_setting(env: dict[str, str], expected: float | None) -> None:
+    assert EncodeSettings.from_env(env).loudness_lufs == expected
+
+
+@pytest.mark.parametrize("value", ["loud", "-3", "-80", "nan"])
+def test_a_loudness_target_ffmpeg_would_refuse_fails_at_cold_start(value: str) -> None:
+    with pytest.raises(ValueError, match="AUDIO_LOUDNESS_LUFS"):
+        EncodeSettings.from_env({"AUDIO_LOUDNESS_LUFS": value})
+
+
+# ---------------------------------------------------------------- loudness passes
+def test_each_loudnorm_report_is_traced_to_its_stream() -> None:
+    """ffmpeg names a parsed filter by its place in -filter_complex; whatever order ffmpeg-python writes the
+    chains in, the labels lead each loudnorm back to its 0:a:N."""
+    source = ffmpeg.input("file:x.mp4")
+    outputs = [
+        _stereo(source[f"a:{n}"]).filter("loudnorm", print_format="json").output("-", f="null")
+        for n in (4, 0, 2)
+    ]
+    args = ffmpeg.merge_outputs(*outputs).compile()
+    chains = args[args.index("-filter_complex") + 1].split(";")
+    owners = _loudnorm_owners(args)
+    assert sorted(owners.values()) == [0, 2, 4]
+    for position, stream_index in owners.items():
+        assert chains[position].startswith("[s") and "loudnorm" in chains[position]
+        feeding = chains[position][1 : chains[position].index("]")]
+        (source_chain,) = [c for c in chains if c.endswith(f"[{feeding}]")]
+        assert source_chain.startswith(f"[0:a:{stream_index}]")
+
+
+def measurement(i: float, tp: float = -10.0) -> LoudnessMeasurement:
+    return LoudnessMeasurement(i, tp, 3.0, i - 10, 0.2)
+
+
+def test_the_second_pass_is_linear_with_what_the_first_measured() -> None:
+    job = EncodeJob("g", "w/", 10.0, False, True, loudness_lufs=-16.0)
+    rendition = AudioRendition(0, "en", "English", True, 2)
+    loudness, options = _loudness_plan(job, rendition, measurement(-30.456))
+    assert loudness is not None and (loudness.input_i, loudness.target_i, loudness.note) == (
+        -30.46,
+        -16.0,
+        None,
+    )
+    assert options == {
+        "I": -16.0, "TP": -1.5, "LRA": 11.0, "measured_I": "-30.46", "measured_TP": "-10.00",
+        "measured_LRA": "3.00", "measured_thresh": "-40.46", "offset": "0.20", "linear": "true",
+        "print_format": "none",
+    }  # fmt: skip
+    # Values outside loudnorm's option ranges are clamped instead of failing the encode.
+    _, hot = _loudness_plan(job, rendition, LoudnessMeasurement(0.5, 3.0, 120.0, -60.0, 0.0))
+    assert hot is not None and (hot["measured_I"], hot["measured_LRA"]) == ("0.00", "99.00")
+
+
+@pytest.mark.parametrize("level", [-math.inf, SILENCE_LUFS, -85.0])
+def test_silence_is_not_normalised(level: float) -> None:
+    job = EncodeJob("g", "w/", 10.0, False, True, loudness_lufs=-16.0)
+    loudness, options = _loudness_plan(
+        job, AudioRendition(1, "fr", "Français", False, 2), measurement(level, level)
+    )
+    assert options is None
+    assert loudness is not None and loudness.target_i is None and loudness.note is not None
+    assert "'Français' is silent" in loudness.note
+    assert json.dumps(loudness.to_dict())  # no -Infinity in the manifest
+
+
+def test_normalisation_off_measures_nothing() -> None:
+    job = EncodeJob("g", "w/", 10.0, False, True, loudness_lufs=None)
+    assert _loudness_plan(job, AudioRendition(0, "en", "English", True, 2), None) == (None, None)
+
+
+# ---------------------------------------------------------------- the master
+def audio_job(*tracks: AudioRendition) -> EncodeJob:
+    return EncodeJob("g", "", 12.0, False, True, audio_tracks=list(tracks))
+
+
+def manifests(count: int, sizes: tuple[int, ...] = (90_000, 100_000, 110_000)) -> list[AudioManifest]:
+    return [
+        AudioManifest(
+            "mp4a.40.2", 2, [(f"seg-g-{n:05d}.ts", 6.0, sizes[t]) for n in range(2)], t, f"audio/{t}"
+        )
+        for t in range(count)
+    ]
+
+
+def test_an_audio_lecture_with_several_tracks_plays_the_default_and_offers_the_others() -> None:
+    job = audio_job(
+        AudioRendition(0, "en", "English", False, 2),
+        AudioRendition(1, "fr", "Français", True, 2),
+        AudioRendition(2, None, "Track 3", False, 6),
+    )
+    tracks = manifests(3)
+    result = package(job, [], load_audio_manifests(json.loads(json.dumps(dump_audio_manifests(tracks)))))
+    lines = result.playlists["master.m3u8"].splitlines()
+    assert [line for line in lines if line.startswith("#EXT-X-MEDIA")] == [
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",LANGUAGE="en",NAME="English",DEFAULT=NO,AUTOSELECT=YES,'
+        'CHANNELS="2",URI="audio/0/index.m3u8"',
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",LANGUAGE="fr",NAME="Français",DEFAULT=YES,AUTOSELECT=YES,'
+        'CHANNELS="2",URI="audio/1/index.m3u8"',
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Track 3",DEFAULT=NO,AUTOSELECT=YES,'
+        'CHANNELS="2",URI="audio/2/index.m3u8"',
+    ]
+    (variant,) = result.variants
+    assert variant.playlist == "audio/1/index.m3u8"  # the default track is the variant
+    assert variant.bandwidth == math.ceil(110_000 * 8 / 6)  # and its figures cover the largest rendition
+    assert lines[lines.index(f"{variant.playlist}") - 1].endswith(',CODECS="mp4a.40.2",AUDIO="audio"')
+    assert [a.default for a in result.audio] == [False, True, False]
+
+
+def test_a_group_that_breaks_rfc_8216_is_refused() -> None:
+    twins = audio_job(
+        AudioRendition(0, "en", "English", True, 2), AudioRendition(1, "en", "English", False, 2)
+    )
+    with pytest.raises(EncoderOutputError, match="not unique"):
+        package(twins, [], manifests(2))
+    stray = audio_job(AudioRendition(0, "en", "English", True, 2))
+    with pytest.raises(EncoderOutputError, match="track 1; the plan has 1"):
+        package(stray, [], manifests(2))
+
+
+def test_a_state_with_an_unparseable_track_names_it() -> None:
+    plan = make_plan(HD, SETTINGS, generation="g", work_prefix="w/").to_dict()
+    plan["job"]["audioTracks"] = [{"index": 0}]
+    with pytest.raises(StepContractError, match="plan"):
+        steps.parse(steps.PackageInput, {"source": {"bucket": "b", "key": "k"},
+                    "asset": steps.to_json(steps.AssetInfo("c", "a", "p", "n", "video", 1)),
+                    "probe": HD.to_dict(), "plan": plan})  # fmt: skip
