@@ -13,7 +13,7 @@ import html
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline import layout
 from pipeline.errors import CaptionError
@@ -21,7 +21,8 @@ from pipeline.keys import asset_id_for
 from pipeline.media.captions import parse_captions
 from pipeline.media.languages import language_name
 from pipeline.text.links import CaptionTrack, TranscriptCue
-from pipeline.usecases.subtitle_renditions import lenient_name
+from pipeline.usecases.embedded_subtitles import TRACK_VTT
+from pipeline.usecases.subtitle_renditions import EMBEDDED_PREFIX, lenient_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -68,20 +69,31 @@ def video_captions(
             src=rel(layout.caption_vtt(asset_id_for(path))),
             kind="captions" if name.sdh or same else "subtitles",
         )
-        found.append((path, track))
+        found.append((layout.caption_vtt(asset_id_for(path)), track))
+    aid = asset_id_for(video_path)
+    for sub in (details.get("hls") or {}).get("subtitles") or []:
+        folder = str(sub.get("folder") or "")
+        if not folder.startswith(EMBEDDED_PREFIX):
+            continue
+        language = str(sub.get("language") or "und")
+        same = audio_language is not None and _primary(audio_language) == _primary(language)
+        published = f"{layout.subtitles_dir(aid)}/{folder}/{TRACK_VTT}"
+        kind: Literal["captions", "subtitles"] = "captions" if same else "subtitles"
+        label = str(sub.get("name") or language)
+        found.append((published, CaptionTrack(language, label, rel(published), kind)))
     if not found:
         return VideoCaptions()
     found.sort(key=lambda pt: (pt[1].kind != "captions", pt[1].language))
     tracks = tuple(t for _, t in found)
     transcript: tuple[TranscriptCue, ...] = ()
-    language = None
+    spoken: str | None = None
     if read is not None:
-        path, track = found[0]
-        data = read(layout.caption_vtt(asset_id_for(path)))
+        published, track = found[0]
+        data = read(published)
         if data:
-            transcript = _transcript(data, path)
-            language = track.language if transcript else None
-    return VideoCaptions(tracks, transcript, language, in_master=True)
+            transcript = _transcript(data, published)
+            spoken = track.language if transcript else None
+    return VideoCaptions(tracks, transcript, spoken, in_master=True)
 
 
 def _transcript(data: bytes, name: str) -> tuple[TranscriptCue, ...]:

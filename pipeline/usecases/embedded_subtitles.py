@@ -22,7 +22,7 @@ from pipeline.media.subtitles import SUBS_DIR, SubtitleSpec, segment_captions
 from pipeline.media.text_tracks import extract_text_tracks
 from pipeline.publish import SHORT
 from pipeline.steps import SubtitlesDone
-from pipeline.usecases.subtitle_renditions import EMBEDDED_PREFIX
+from pipeline.usecases.subtitle_renditions import EMBEDDED_PREFIX, timeline
 from pipeline.usecases.workspace import workspace
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pipeline.services import Services
 
 TRACK_VTT = "track.vtt"
+MANIFEST = "tracks.json"
 
 
 def extract_subtitles(
@@ -47,10 +48,13 @@ def extract_subtitles(
         for t in tracks
         if not t.text
     ]
-    if not text:
-        return SubtitlesDone(tracks=0, warnings=warnings)
     bucket = services.settings.publish_bucket
     staged = layout.work_subtitles(job.work_prefix)
+    if not text:
+        if warnings:
+            manifest_body = {"tracks": [], "warnings": warnings}
+            services.store.put_bytes(bucket, staged + MANIFEST, json.dumps(manifest_body).encode())
+        return SubtitlesDone(tracks=0, warnings=warnings)
     with workspace(source, services) as ws:
         files = extract_text_tracks(ws.source, ws.out / "subs", [t.index for t in text])
         manifest = []
@@ -66,7 +70,8 @@ def extract_subtitles(
                     "forced": track.forced,
                 }
             )
-    services.store.put_bytes(bucket, staged + "tracks.json", json.dumps(manifest).encode())
+    body = {"tracks": manifest, "warnings": warnings}
+    services.store.put_bytes(bucket, staged + MANIFEST, json.dumps(body).encode())
     return SubtitlesDone(tracks=len(manifest), warnings=warnings)
 
 
@@ -77,20 +82,23 @@ class Published:
     warnings: list[str]
 
 
-def publish_embedded(
-    video: AssetKey, job: EncodeJob, durations: list[float], mpegts: int, services: Services
-) -> Published:
-    """Sanitize, segment and publish the staged tracks of this encode (none staged: nothing)."""
+def publish_embedded(video: AssetKey, job: EncodeJob, master: str, services: Services) -> Published:
+    """Sanitize, segment (to ``master``'s first variant, already published) and publish the staged
+    tracks of this encode; none staged: nothing."""
     bucket = services.settings.publish_bucket
     staged = layout.work_subtitles(job.work_prefix)
-    found = services.store.read_object(bucket, staged + "tracks.json")
+    found = services.store.read_object(bucket, staged + MANIFEST)
     if found is None:
         return Published([], [], [])
-    entries: list[dict[str, Any]] = json.loads(found[0])
+    staged_manifest: dict[str, Any] = json.loads(found[0])
+    entries: list[dict[str, Any]] = staged_manifest.get("tracks") or []
+    warnings: list[str] = list(staged_manifest.get("warnings") or [])
     hls = video.publish_prefix + layout.hls_dir(video.asset_id) + "/"
     specs: list[SubtitleSpec] = []
     written: list[str] = []
-    warnings: list[str] = []
+    if not entries:
+        return Published([], [], warnings)
+    durations, mpegts = timeline(master, hls, services)
     for entry in entries:
         label = f"subtitle stream {entry['index']} of {video.name}"
         try:

@@ -31,8 +31,10 @@ from pipeline.media.plan import Chunk, EncodeJob, EncodePlan, generation_for, ma
 from pipeline.media.poster import make_poster
 from pipeline.media.probe import ProbeResult, probe
 from pipeline.media.sprites import make_sprites
+from pipeline.media.subtitles import with_subtitles
 from pipeline.publish import IMMUTABLE, SHORT, publish_tree
 from pipeline.steps import AssetInfo, AudioDone, ChunkDone, ExecutionState, Outputs
+from pipeline.usecases.embedded_subtitles import publish_embedded
 from pipeline.usecases.subtitle_renditions import attach_captions
 from pipeline.usecases.workspace import workspace
 
@@ -151,8 +153,11 @@ def package_hls(
             services.store.put_bytes(
                 bucket, prefix + rel, result.playlists[rel].encode(), cache_control=SHORT
             )
-    # The master last, with the captions already published for this video segmented to its timeline.
-    subtitles = attach_captions(asset, services, new_master=result.playlists[MASTER]) or []
+    # The master last, with the video's own subtitle streams and the caption files already published
+    # for it, segmented to its timeline.
+    embedded = publish_embedded(asset, job, result.playlists[MASTER], services)
+    master_text = with_subtitles(result.playlists[MASTER], embedded.specs)
+    subtitles = attach_captions(asset, services, new_master=master_text) or []
     # Only now, with the new master in place, may what the previous version published go (the subtitle
     # renditions are attach_captions' to keep or remove).
     wanted = {prefix + rel for rel in [*result.playlists, *result.segment_files]} | thumbs
@@ -195,6 +200,7 @@ def package_hls(
         ],
     )
     notes = [a.loudness.note for a in result.audio if a.loudness and a.loudness.note]
+    notes += embedded.warnings
     return Outputs([master], Details(hls=hls, warnings=notes) if notes else Details(hls=hls))
 
 
