@@ -6,7 +6,16 @@ import m3u8
 import pytest
 
 from pipeline.media.captions import parse_captions
-from pipeline.media.subtitles import media_tag, segment_captions, uniform_durations
+from pipeline.media.subtitles import (
+    SubtitleSpec,
+    first_variant,
+    media_segments,
+    media_tag,
+    segment_captions,
+    subtitle_specs,
+    uniform_durations,
+    with_subtitles,
+)
 
 SRT = (
     b"1\n00:00:01,000 --> 00:00:03,000\nfirst\n\n"
@@ -55,3 +64,46 @@ def test_the_master_line_has_every_attribute_a_player_selects_by() -> None:
     assert "AUTOSELECT=NO" in forced and "FORCED=YES" in forced
     with pytest.raises(ValueError, match="quoted-string"):
         media_tag(group="subs", language="en", name='Say "hi"', uri="x.m3u8")
+
+
+MASTER = """#EXTM3U
+#EXT-X-VERSION:5
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",LANGUAGE="en",NAME="English",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/0/index.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=800000,CODECS="avc1.64001f,mp4a.40.2",RESOLUTION=640x360,AUDIO="audio"
+360p/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=2900000,AVERAGE-BANDWIDTH=2500000,CODECS="avc1.64001f,mp4a.40.2",RESOLUTION=1280x720,AUDIO="audio"
+720p/index.m3u8
+#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=90000,CODECS="avc1.64001f",RESOLUTION=640x360,URI="iframes/360p.m3u8"
+"""
+
+
+def test_subtitles_are_added_replaced_and_removed_without_touching_the_rest() -> None:
+    specs = [
+        SubtitleSpec("embedded-0", "es", "Español", default=True),
+        SubtitleSpec("cap-en", "en", "English", kind="captions", default=True),
+        SubtitleSpec("cap-en2", "en", "English"),
+    ]
+    edited = with_subtitles(MASTER, specs)
+    playlist = m3u8.loads(edited)
+    subs = [m for m in playlist.media if m.type == "SUBTITLES"]
+    # Names are unique in the group, one DEFAULT at most, captions say what they transcribe.
+    assert [(m.name, m.default) for m in subs] == [
+        ("Español", "YES"),
+        ("English", "NO"),
+        ("English (2)", "NO"),
+    ]
+    assert "transcribes-spoken-dialog" in str(subs[1].characteristics)
+    assert [p.stream_info.subtitles for p in playlist.playlists] == ["subs", "subs"]
+    assert "SUBTITLES" not in [ln for ln in edited.splitlines() if ln.startswith("#EXT-X-I-FRAME")][0]
+    assert [s.folder for s in subtitle_specs(edited)] == ["embedded-0", "cap-en", "cap-en2"]
+    assert with_subtitles(edited, subtitle_specs(edited)) == edited  # idempotent
+    assert with_subtitles(edited, []) == MASTER  # and reversible byte for byte
+
+
+def test_media_segments_and_first_variant() -> None:
+    assert first_variant(MASTER) == "360p/index.m3u8"
+    playlist = (
+        "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6.000000,\nseg-a-00000.ts\n#EXTINF:2.5,\nseg-a-00001.ts\n"
+    )
+    assert media_segments(playlist) == [("seg-a-00000.ts", 6.0), ("seg-a-00001.ts", 2.5)]

@@ -9,6 +9,7 @@ policy from template.yaml: the grants cover what the code does, and nothing a pa
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from dataclasses import dataclass, field
@@ -24,12 +25,12 @@ from pipeline.config import Settings
 from pipeline.keys import parse_key
 from pipeline.local.template import Stack
 from pipeline.media.encode import AudioManifest, ChunkManifest, SegmentInfo
-from pipeline.media.probe import ProbeResult
+from pipeline.media.probe import ProbeResult, SubtitleTrack
 from pipeline.media.sprites import SpriteResult
 from pipeline.services import Services
 from pipeline.storage import ObjectInfo
+from pipeline.usecases import embedded_subtitles, video
 from pipeline.usecases import image as image_usecase
-from pipeline.usecases import video
 from tests.fakes import FakeCatalog, RecordingPublisher
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ MEDIA_PARSERS = (
     "EncodeChunkFunction",
     "EncodeAudioFunction",
     "MakeThumbnailsFunction",
+    "ExtractSubtitlesFunction",
     "ImageVariantsFunction",
 )
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
@@ -247,6 +249,14 @@ def fake_media(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(video, "make_poster", make_poster)
     monkeypatch.setattr(video, "make_sprites", make_sprites)
 
+    def extract_text_tracks(source: Path, out: Path, indexes: list[int]) -> list[Path]:
+        out.mkdir(parents=True, exist_ok=True)
+        for n in indexes:
+            (out / f"embedded-{n}.vtt").write_text("WEBVTT\n\n00:01.000 --> 00:02.000\nHola\n")
+        return [out / f"embedded-{n}.vtt" for n in indexes]
+
+    monkeypatch.setattr(embedded_subtitles, "extract_text_tracks", extract_text_tracks)
+
 
 def run_media_task(logical: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RecordingStore:
     st = stack()
@@ -270,6 +280,10 @@ def run_media_task(logical: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         video.encode_video_chunk(source, planned.job, planned.chunks[0], services)
     elif logical == "EncodeAudioFunction":
         video.encode_audio_track(source, planned.job, services)
+    elif logical == "ExtractSubtitlesFunction":
+        spanish = SubtitleTrack(0, "mov_text", "es", None, default=False, forced=False, text=True)
+        with_subtitles = dataclasses.replace(HD, subtitle_tracks=(spanish,))
+        embedded_subtitles.extract_subtitles(source, with_subtitles, planned.job, services)
     else:
         video.make_thumbnails(source, HD, planned.job, services)
     return store
@@ -297,7 +311,10 @@ def test_every_request_of_a_media_parser_is_granted(
         assert allowed(stmts, request), f"{logical} needs {request} but its policy does not grant it"
 
 
-@pytest.mark.parametrize("logical", ["EncodeChunkFunction", "EncodeAudioFunction", "MakeThumbnailsFunction"])
+@pytest.mark.parametrize(
+    "logical",
+    ["EncodeChunkFunction", "EncodeAudioFunction", "MakeThumbnailsFunction", "ExtractSubtitlesFunction"],
+)
 def test_encoders_write_only_staged_files_under_work(logical: str) -> None:
     st = stack()
     stmts = statements(st, logical)
