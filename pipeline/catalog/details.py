@@ -124,6 +124,7 @@ class CaptionDetails(TypedDict):
     label: str
     forced: bool
     sdh: bool
+    chapters: bool
     cues: int
     encoding: str
     vtt: str

@@ -30,6 +30,14 @@ class CaptionTrack:
 
 
 @dataclass(frozen=True)
+class Chapter:
+    """A titled point of a video: the chapter list under the player, and its WebVTT chapters track."""
+
+    start_ms: int
+    title: str
+
+
+@dataclass(frozen=True)
 class TranscriptCue:
     """One cue of the transcript shown under the player: plain text (cue markup stripped)."""
 
@@ -60,6 +68,9 @@ class Target:
     transcript: tuple[TranscriptCue, ...] = ()
     """The default caption language's cues, once that caption file is published."""
     transcript_language: str | None = None
+    chapters: tuple[Chapter, ...] = ()
+    chapters_src: str | None = None
+    """A ``lecture.chapters.vtt`` beside the video, published; front matter chapters carry none."""
     hls_subtitles: bool = False
     """The master playlist carries the captions as ``EXT-X-MEDIA TYPE=SUBTITLES`` renditions: a player that
     plays it through HLS drops the page's ``<track>`` copies, which would list every language twice."""

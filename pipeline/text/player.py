@@ -13,6 +13,7 @@ and cue text from authors.
 
 from __future__ import annotations
 
+import base64
 import re
 from html import escape
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 PLAYABLE_KINDS = frozenset({"video", "audio"})
 HLS_TYPE = "application/vnd.apple.mpegurl"
 CAPTION_KINDS = frozenset({"captions", "subtitles"})
+_LAST_CHAPTER_END_MS = 24 * 3_600_000  # past the end of any lecture
 # BCP-47's shape (primary subtag, then subtags): what srclang/lang may carry. The resolver hands over tags
 # pipeline/media/captions.py already checked; anything else is dropped rather than escaped into the page.
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
@@ -69,10 +71,59 @@ def player_html(target: Target, *, title: str) -> str:
         thumbnails = safe_url(target.thumbnails) if target.thumbnails else None
         if thumbnails is not None:
             tracks = f'<track kind="metadata" label="thumbnails" src="{escape(thumbnails, quote=True)}">'
-        tracks += caption_tracks_html(target.captions)
+        tracks += caption_tracks_html(target.captions) + chapters_track_html(target)
         media = f"<video{attrs}>{source}{tracks}{fallback}</video>"
     figure = f'<figure class="cp-player">{media}<figcaption>{caption}</figcaption></figure>'
-    return figure + transcript_html(target)
+    return figure + chapters_html(target) + transcript_html(target)
+
+
+def chapters_track_html(target: Target) -> str:
+    """``<track kind="chapters">``: the published ``lecture.chapters.vtt``, or for front matter chapters a
+    ``data:`` WebVTT written here from the titles (the page CSP's media-src allows data:)."""
+    if not target.chapters:
+        return ""
+    url = safe_url(target.chapters_src) if target.chapters_src else None
+    if url is None:
+        url = "data:text/vtt;charset=utf-8;base64," + base64.b64encode(chapters_vtt(target).encode()).decode()
+    return f'<track kind="chapters" label="Chapters" src="{escape(url, quote=True)}" default>'
+
+
+def chapters_vtt(target: Target) -> str:
+    """The chapters as WebVTT cues, each ending where the next starts (the last one runs to the end)."""
+    parts = ["WEBVTT", ""]
+    starts = [c.start_ms for c in target.chapters]
+    for i, chapter in enumerate(target.chapters):
+        end = starts[i + 1] if i + 1 < len(starts) else max(chapter.start_ms, _LAST_CHAPTER_END_MS)
+        title = escape(" ".join(chapter.title.split()), quote=False)
+        parts += [f"{_vtt_stamp(chapter.start_ms)} --> {_vtt_stamp(end)}", title, ""]
+    return "\n".join(parts)
+
+
+def chapters_html(target: Target) -> str:
+    """``<details class="cp-chapters" open>``: one row per chapter, a seek button and its title; the
+    script seeks and highlights the current chapter as it does the transcript's cues."""
+    if not target.chapters:
+        return ""
+    starts = [c.start_ms for c in target.chapters]
+    rows = []
+    for i, chapter in enumerate(target.chapters):
+        end = starts[i + 1] if i + 1 < len(starts) else _LAST_CHAPTER_END_MS
+        clock = clock_label(chapter.start_ms)
+        title = escape(chapter.title.strip(), quote=False)
+        rows.append(
+            f'<li data-cp-end="{seconds_attr(end)}">'
+            f'<button type="button" data-cp-seek="{seconds_attr(chapter.start_ms)}" '
+            f'aria-label="Play from {clock}">{clock}</button><span class="cp-cue-text">{title}</span></li>'
+        )
+    listing = f'<ol class="cp-cues">{"".join(rows)}</ol>'
+    return f'<details class="cp-chapters" open><summary>Chapters</summary>{listing}</details>'
+
+
+def _vtt_stamp(ms: int) -> str:
+    hours, rest = divmod(max(0, ms), 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
 def caption_tracks_html(captions: tuple[CaptionTrack, ...]) -> str:

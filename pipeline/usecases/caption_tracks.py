@@ -20,7 +20,7 @@ from pipeline.errors import CaptionError
 from pipeline.keys import asset_id_for
 from pipeline.media.captions import parse_captions
 from pipeline.media.languages import language_name
-from pipeline.text.links import CaptionTrack, TranscriptCue
+from pipeline.text.links import CaptionTrack, Chapter, TranscriptCue
 from pipeline.usecases.embedded_subtitles import TRACK_VTT
 from pipeline.usecases.subtitle_renditions import EMBEDDED_PREFIX, lenient_name
 
@@ -38,6 +38,8 @@ class VideoCaptions:
     in_master: bool = False
     """The video's master lists them as HLS renditions too (every master lists its published captions),
     so a player that reads the master's must not add the page's ``<track>``s again."""
+    chapters: tuple[Chapter, ...] = ()
+    chapters_src: str | None = None
 
 
 def video_captions(
@@ -50,6 +52,7 @@ def video_captions(
     """``rel`` turns a course-relative published path into a URL from the page; ``read`` reads a
     course-relative published file (None: no transcript)."""
     stem = posixpath.splitext(video_path)[0]
+    chapters_path: str | None = None
     video = assets.get(video_path) or {}
     details = video.get("details") or {}
     audio_language = _audio_language(details)
@@ -60,6 +63,9 @@ def video_captions(
         name = lenient_name(path)
         item = assets.get(path) or {}
         if name is None or name.stem != stem or item.get("status") in ("FAILED", "DELETED"):
+            continue
+        if name.chapters:
+            chapters_path = path
             continue
         same = audio_language is not None and _primary(audio_language) == _primary(name.language)
         label = language_name(name.language) + (" (SDH)" if name.sdh else "")
@@ -81,8 +87,16 @@ def video_captions(
         kind: Literal["captions", "subtitles"] = "captions" if same else "subtitles"
         label = str(sub.get("name") or language)
         found.append((published, CaptionTrack(language, label, rel(published), kind)))
+    chapters: tuple[Chapter, ...] = ()
+    chapters_src = None
+    if chapters_path is not None and read is not None:
+        published = layout.caption_vtt(asset_id_for(chapters_path))
+        data = read(published)
+        if data:
+            chapters = tuple(Chapter(c.start_ms, c.text) for c in _transcript(data, published))
+            chapters_src = rel(published) if chapters else None
     if not found:
-        return VideoCaptions()
+        return VideoCaptions(chapters=chapters, chapters_src=chapters_src)
     found.sort(key=lambda pt: (pt[1].kind != "captions", pt[1].language))
     tracks = tuple(t for _, t in found)
     transcript: tuple[TranscriptCue, ...] = ()
@@ -93,7 +107,7 @@ def video_captions(
         if data:
             transcript = _transcript(data, published)
             spoken = track.language if transcript else None
-    return VideoCaptions(tracks, transcript, spoken, in_master=True)
+    return VideoCaptions(tracks, transcript, spoken, True, chapters, chapters_src)
 
 
 def _transcript(data: bytes, name: str) -> tuple[TranscriptCue, ...]:

@@ -55,14 +55,16 @@ def render_captions(source: SourceRef, services: Services) -> Outputs:
     vtt = asset.publish_prefix + layout.caption_vtt(asset.asset_id)
     bucket = services.settings.publish_bucket
     services.store.put_bytes(bucket, vtt, to_webvtt(captions.cues).encode(), cache_control=SHORT)
-    attached = [video.path for video in videos if attach_captions(video, services) is not None]
+    # Chapters are no HLS rendition: the lesson page shows them.
+    attached = [] if name.chapters else [v.path for v in videos if attach_captions(v, services) is not None]
     # The lessons that play the video show the new track; those pages are the lessons' outputs.
     refresh_players(asset.course_id, name.stem, services)
     details = CaptionDetails(
         language=name.language,
-        label=language_name(name.language),
+        label="Chapters" if name.chapters else language_name(name.language),
         forced=name.forced,
         sdh=name.sdh,
+        chapters=name.chapters,
         cues=len(captions.cues),
         encoding=captions.encoding,
         vtt=vtt,

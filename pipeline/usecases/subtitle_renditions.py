@@ -48,6 +48,8 @@ class CaptionName:
     language: str
     forced: bool = False
     sdh: bool = False
+    chapters: bool = False
+    """``lecture.chapters.vtt``: titled points of the video, not a language (no HLS rendition)."""
 
 
 def caption_name(path: str) -> CaptionName | None:
@@ -58,6 +60,9 @@ def caption_name(path: str) -> CaptionName | None:
     read; None when the name has no language part at all. Raises CaptionError for a language part that
     is not a BCP-47 tag."""
     base, ext = posixpath.splitext(path)
+    head, dot, last = base.rpartition(".")
+    if dot and head and last.lower() == "chapters" and ext.lower() == ".vtt":
+        return CaptionName(head, "", chapters=True)
     flags: set[str] = set()
     while True:
         head, dot, last = base.rpartition(".")
@@ -91,7 +96,7 @@ def sidecars_of(video: AssetKey, services: Services) -> list[_Sidecar]:
             continue
         caption = parse_key(key)
         name = lenient_name(caption.path)
-        if name is None or name.stem != stem:
+        if name is None or name.stem != stem or name.chapters:
             continue
         if services.store.head(bucket, caption.publish_prefix + layout.caption_vtt(caption.asset_id)):
             found.append(_Sidecar(caption, name))

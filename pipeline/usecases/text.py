@@ -157,6 +157,8 @@ def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DI
                 transcript=captions.transcript,
                 transcript_language=captions.transcript_language,
                 hls_subtitles=captions.in_master,
+                chapters=captions.chapters,
+                chapters_src=captions.chapters_src,
             )
         if named == "image":
             return Target(

@@ -118,8 +118,21 @@ def test_captions_before_and_after_the_video(runtime: LocalRuntime, tmp_path: Pa
         if k.endswith(".ts")
     }
     assert segments_after == segments_before
+    runtime.upload(
+        f"courses/{COURSE}/media/lecture.chapters.vtt",
+        b"WEBVTT\n\n00:00.000 --> 00:06.000\nOpening\n\n00:06.000 --> 00:12.000\nThe ladder\n",
+    )
+    assert settle(runtime)[-1]["status"] == "SUCCEEDED"
     page = lesson_page(runtime)
     assert 'kind="captions" srclang="en" label="English"' in page
+    chapters_id = asset_id_for("media/lecture.chapters.vtt")
+    assert (
+        f'<track kind="chapters" label="Chapters" src="../captions/{chapters_id}/track.vtt" default>' in page
+    )
+    assert 'data-cp-seek="6"' in page and "The ladder" in page
+    assert (
+        len([m for m in m3u8.loads(master(runtime)).media if m.type == "SUBTITLES"]) == 2
+    )  # not a rendition
     assert "Hello everyone" in page  # the transcript is in the soundtrack's language now
 
     # ffmpeg as an HLS client reads both renditions with their languages (its HLS demuxer reads

@@ -15,6 +15,7 @@ import yaml
 
 from pipeline.errors import LessonError
 from pipeline.text.lesson.limits import MAX_FRONT_MATTER_CHARS, MAX_FRONT_MATTER_DEPTH
+from pipeline.text.links import Chapter
 
 MAX_DURATION_S = 24 * 3600
 
@@ -171,6 +172,56 @@ def parse_duration(value: object, *, name: str, line: int | None) -> int | None:
     if not 0 < seconds <= MAX_DURATION_S:
         raise LessonError(f"{where}: `duration: {value}` must be more than 0 and at most 24 hours.")
     return round(seconds)
+
+
+MAX_CHAPTERS = 200
+
+
+def parse_chapters(value: object, *, name: str, line: int | None) -> tuple[Chapter, ...]:
+    """Front matter ``chapters``: a list of ``{time: "m:ss", title: ...}`` (or ``- "m:ss Title"``), in time
+    order; the first chapter may start after 0:00. Errors name the entry to fix."""
+    if value is None:
+        return ()
+    where = name if line is None else f"{name}, line {line}"
+    if not isinstance(value, list) or not value:
+        raise LessonError(
+            f"{where}: `chapters` must be a list, one `- time: 1:30` + `title: ...` entry per chapter."
+        )
+    if len(value) > MAX_CHAPTERS:
+        raise LessonError(f"{where}: {len(value)} chapters; a lesson may have at most {MAX_CHAPTERS}.")
+    chapters: list[Chapter] = []
+    for number, entry in enumerate(value, start=1):
+        if isinstance(entry, str) and " " in entry.strip():
+            clock, title = entry.strip().split(" ", 1)
+            entry = {"time": clock, "title": title}
+        if not isinstance(entry, dict) or "time" not in entry or not str(entry.get("title") or "").strip():
+            raise LessonError(
+                f"{where}: chapter {number} needs a `time` (1:30, 1:02:03 or seconds) and a `title`."
+            )
+        seconds = _chapter_seconds(entry["time"])
+        if seconds is None:
+            raise LessonError(
+                f"{where}: chapter {number}: `time: {entry['time']}` is not a time; write 1:30 (minutes:"
+                "seconds), 1:02:03 or a number of seconds."
+            )
+        if chapters and seconds * 1000 <= chapters[-1].start_ms:
+            raise LessonError(f"{where}: chapter {number} does not start after chapter {number - 1}.")
+        chapters.append(Chapter(round(seconds * 1000), str(entry["title"]).strip()[:200]))
+    return tuple(chapters)
+
+
+def _chapter_seconds(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) if 0 <= value <= MAX_DURATION_S else None
+    text = str(value).strip()
+    clock = _CLOCK.match(text)
+    if clock and clock.group(1):
+        return int(clock.group(1)) * 60 + int(clock.group(2))
+    if clock:
+        return int(clock.group(3)) * 3600 + int(clock.group(4)) * 60 + int(clock.group(5))
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    return None
 
 
 def parse_description(front_matter: dict[str, object], name: str) -> str | None:

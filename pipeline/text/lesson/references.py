@@ -10,6 +10,7 @@ a random per-render nonce, so an author cannot forge one.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from html import escape, unescape
@@ -23,7 +24,7 @@ from pipeline.text.urls import safe_url
 
 if TYPE_CHECKING:
     from pipeline.text.lesson.limits import Locator
-    from pipeline.text.links import Resolver, Target
+    from pipeline.text.links import Chapter, Resolver, Target
 
 MAX_WARNINGS = 20
 
@@ -64,6 +65,10 @@ class Links:
         self._warnings: dict[str, str] = {}  # dedupe by URL, first occurrence wins
         self._players: dict[str, str] = {}  # placeholder element -> player markup
         self._errors: list[BaseException] = []
+        self.chapters: tuple[Chapter, ...] = ()
+        """The front matter's chapters: they go to the lesson's ``video:`` player, else its first one."""
+        self.chapters_on_body_player = True
+        self.chapters_used = False
         self._ref_re = re.compile(rf"cp-ref-{nonce}-(\d+)")
         self._solo_re = re.compile(rf'<p id="cp-solo-{nonce}-\d+">(.*?)</p>', re.DOTALL)
         self._solo_id = re.compile(rf"^cp-solo-{nonce}-\d+$")
@@ -118,9 +123,15 @@ class Links:
         self._warn_missing(ref)
         return self._player_placeholder(ref.target, caption.strip())
 
+    def _with_chapters(self, target: Target, *, main: bool) -> Target:
+        if not self.chapters or self.chapters_used or not (main or self.chapters_on_body_player):
+            return target
+        self.chapters_used = True
+        return dataclasses.replace(target, chapters=self.chapters, chapters_src=None)
+
     def _player_placeholder(self, target: Target, title: str) -> str:
         element = f'<div id="cp-player-{self.nonce}-{len(self._players)}"></div>'
-        self._players[element] = player_html(target, title=title)
+        self._players[element] = player_html(self._with_chapters(target, main=False), title=title)
         self.players += 1
         return element
 
@@ -169,7 +180,7 @@ class Links:
                 "until it is published).",
             )
         self.players += 1
-        player = player_html(target, title=title)
+        player = player_html(self._with_chapters(target, main=True), title=title)
         h1 = re.match(r"\s*<h1\b.*?</h1>\n?", html, re.DOTALL)
         at = 0 if h1 is None else h1.end()
         return f"{html[:at]}{player}\n{html[at:]}"

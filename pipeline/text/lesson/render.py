@@ -22,7 +22,13 @@ from markdown.extensions.toc import slugify_unicode
 
 from pipeline.errors import LessonError, LessonRenderError, PipelineError
 from pipeline.text.fences import FencedCode, find_fences, markdown_lines
-from pipeline.text.lesson.front_matter import key_line, parse_description, parse_duration, split_front_matter
+from pipeline.text.lesson.front_matter import (
+    key_line,
+    parse_chapters,
+    parse_description,
+    parse_duration,
+    split_front_matter,
+)
 from pipeline.text.lesson.limits import MAX_NESTING, Locator, check_html_depth, check_structure
 from pipeline.text.lesson.references import Links
 from pipeline.text.lesson.treeprocessors import (
@@ -159,6 +165,8 @@ def _render(
     check_html_depth(raw_html, name=name)
 
     links = Links(resolve, nonce, name=name, where=where)
+    links.chapters = parse_chapters(front_matter.get("chapters"), name=name, line=key_line(text, "chapters"))
+    links.chapters_on_body_player = video is None
     body_html = links.sanitize(raw_html)
     word_count = len(_WORD.findall(unescape(nh3.clean(body_html, tags=set()))))
     body_html = links.insert_players(body_html)
@@ -176,10 +184,16 @@ def _render(
         headings=headings,
         word_count=word_count,
         links=links.written,
-        warnings=code.notes + links.warnings(),
+        warnings=code.notes + links.warnings() + _unused_chapters(links, name),
         has_player=links.players > 0,
         references=links.references,
     )
+
+
+def _unused_chapters(links: Links, name: str) -> list[str]:
+    if links.chapters and not links.chapters_used:
+        return [f"{name}: `chapters` in the front matter, but the lesson plays no video; they are not shown."]
+    return []
 
 
 # ------------------------------------------------------------------------------------------ input

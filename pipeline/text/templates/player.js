@@ -174,7 +174,12 @@
   // ---- transcript
 
   function wireTranscript(details) {
+    // The figure is the nearest earlier sibling that is a player (chapters come before the transcript).
     var figure = details.previousElementSibling;
+    while (figure && !figure.classList.contains("cp-player") &&
+           (figure.classList.contains("cp-chapters") || figure.classList.contains("cp-transcript"))) {
+      figure = figure.previousElementSibling;
+    }
     var media = figure && figure.classList.contains("cp-player") ? figure.querySelector("video, audio") : null;
     var list = details.querySelector(".cp-cues");
     if (!media || !list) return;
@@ -238,7 +243,7 @@
       if (!wantsHlsJs(media)) media.dataset.cpAttached = "native";
       if (media.tagName === "VIDEO") buildMenu(media);
     });
-    slice(document.querySelectorAll(".cp-transcript")).forEach(wireTranscript);
+    slice(document.querySelectorAll(".cp-transcript, .cp-chapters")).forEach(wireTranscript);
     if (!needHlsJs) return;
     if (window.Hls) { if (window.Hls.isSupported()) attachAll(window.Hls); return; }
     var tag = document.createElement("script");
