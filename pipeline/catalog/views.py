@@ -20,7 +20,10 @@ Learners (``learner_course``)::
               "page": path | null, "durationS", "description",
               "path": str | null, "assetId": str | null,          (null unless PUBLISHED)
               "video": null | {"status": "PUBLISHED" | "MISSING", "master": path | null,
-                               "posters": [path], "path": str | null, "assetId": str | null}}
+                               "posters": [path], "captions": [Caption],
+                               "path": str | null, "assetId": str | null}}
+    Caption = {"language": BCP-47, "label", "vtt": path (whole-file WebVTT),
+               "source": "embedded" (a subtitle stream of the video) | "file" (a caption file)}
     PublishedAsset = {"assetId", "path", "kind", "status": "PUBLISHED", "entry": path | null,
                       "outputs": [path], "thumbnails", "updatedAt"}
 
@@ -36,7 +39,8 @@ Operators (``operator_course``)::
               "status": asset status | "MISSING" (not uploaded, or deleted),
               "page": path | null (when PUBLISHED), "durationS", "description",
               "video": null | {"path", "assetId", "status" | "MISSING",
-                               "master": path | null (when PUBLISHED), "posters": [path]}}
+                               "master": path | null (when PUBLISHED), "posters": [path],
+                               "captions": [Caption] (when PUBLISHED)}}
 
 ``course.status`` is PUBLISHED, DELETED (its ``course.yaml`` was deleted: the list omits it, the record
 and the lessons it names stay readable here) or NO_MANIFEST: files uploaded before their ``course.yaml``,
@@ -200,7 +204,35 @@ def _video_view(
         "status": _lesson_status(item),
         "master": url_path((item or {}).get("outputs", [None])[0]) if published else None,
         "posters": _url_paths(details.get("posters")) if published else [],
+        "captions": _captions_of(video_path, details, by_id) if published else [],
     }
+
+
+def _captions_of(
+    video_path: str, details: Mapping[str, Any], by_id: Mapping[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The caption languages a published video plays: its own subtitle streams, then the caption files
+    published for it (those attach after the video's own item was written, so they are looked up)."""
+    found: list[dict[str, Any]] = []
+    hls = details.get("hls") or {}
+    master = hls.get("master")
+    for sub in hls.get("subtitles") or []:
+        folder = str(sub.get("folder") or "")
+        if folder.startswith("embedded-") and master:
+            vtt = posixpath.join(posixpath.dirname(str(master)), "subs", folder, "track.vtt")
+            found.append(_caption(sub.get("language"), sub.get("name"), url_path(vtt), "embedded"))
+    for item in sorted(by_id.values(), key=lambda i: str(i.get("path"))):
+        caption = (item.get("details") or {}).get("caption") or {}
+        if item.get("kind") != "caption" or not _published(item) or caption.get("chapters"):
+            continue
+        if video_path in (caption.get("videos") or []):
+            entry = url_path((item.get("outputs") or [None])[0])
+            found.append(_caption(caption.get("language"), caption.get("label"), entry, "file"))
+    return found
+
+
+def _caption(language: Any, label: Any, vtt: str | None, source: str) -> dict[str, Any]:
+    return {"language": language, "label": label, "vtt": vtt, "source": source}
 
 
 def _lesson_status(item: Mapping[str, Any] | None) -> str:
@@ -252,6 +284,7 @@ def _learner_lesson(lesson: dict[str, Any]) -> dict[str, Any]:
             "status": AssetStatus.PUBLISHED.value if shown else MISSING,
             "master": video["master"] if shown else None,
             "posters": video["posters"] if shown else [],
+            "captions": video["captions"] if shown else [],
             "path": video["path"] if shown else None,
             "assetId": video["assetId"] if shown else None,
         }

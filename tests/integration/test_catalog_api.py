@@ -384,6 +384,7 @@ def test_course_lessons_follow_the_manifest_and_say_which_are_missing(api: Api) 
             for w in (320, 640, 1280)
             for e in ("jpg", "webp")
         ],
+        "captions": [],
     }
     # Only a PUBLISHED lesson gets a page link; titles fall back to the lesson id when nothing else is known.
     assert [x["page"] for x in lessons[1:]] == [None] * 4
