@@ -203,6 +203,29 @@ def sanitize_cue_text(text: str) -> str:
     return "".join(out).strip()
 
 
+def _note_markup(text: str, where: str, warnings: list[str]) -> bool:
+    """Warn (once per file: the caller stops asking) about markup sanitizing removes; True if it did."""
+    foreign = _foreign_markup(text)
+    if foreign:
+        warnings.append(
+            f"{where}: {foreign} is not WebVTT cue markup; removed (its text is kept), here and in any "
+            "later cue"
+        )
+    return foreign is not None
+
+
+def _foreign_markup(text: str) -> str | None:
+    """The first tag or ASS override in ``text`` that sanitizing removes, as the author wrote it."""
+    override = _ASS_OVERRIDE.search(text)
+    if override:
+        return override.group(0)[:30]
+    for match in _TAG.finditer(text):
+        closing, tag, rest = match.groups()
+        if tag.lower() not in _CUE_TAGS and not (_INNER_TIMESTAMP.match(tag + rest) and not closing):
+            return match.group(0)[:30]
+    return None
+
+
 def _text(part: str) -> str:
     """Cue text between tags: a bare ``&``, or a ``<``/``>`` no tag claimed, as entities."""
     return _ENTITY.sub("&amp;", part).replace("<", "&lt;").replace(">", "&gt;")
@@ -215,6 +238,7 @@ def parse_captions(data: bytes, name: str, *, duration_s: float | None = None) -
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     cues: list[Cue] = []
     index = 0
+    markup_noted = False
     if lines and lines[0].startswith("WEBVTT"):
         while index < len(lines) and lines[index].strip():  # the header block
             index += 1
@@ -244,6 +268,7 @@ def parse_captions(data: bytes, name: str, *, duration_s: float | None = None) -
         while index < len(lines) and lines[index].strip():
             body.append(lines[index])
             index += 1
+        markup_noted = markup_noted or _note_markup("\n".join(body), f"{name}, line {number + 1}", warnings)
         cue_text = sanitize_cue_text("\n".join(body))[:MAX_CUE_CHARS]
         if end <= start:
             raise CaptionError(f"{name}, line {number}: the cue ends before it starts; check its times")

@@ -54,7 +54,9 @@ def test_a_caption_uploaded_before_its_video_is_in_the_master_the_video_writes(
     assert result.outputs == [vtt]
     assert result.details["caption"]["attached"] == [] and result.details["caption"]["language"] == "fr"
     assert result.details["warnings"] == [
-        "intro.fr.srt: not UTF-8; read as Windows-1252 and converted (save it as UTF-8)"
+        "intro.fr.srt: not UTF-8; read as Windows-1252 and converted (save it as UTF-8)",
+        "intro.fr.srt, line 3: <font color=red> is not WebVTT cue markup; removed (its text is kept), here "
+        "and in any later cue",
     ]
     assert (
         store.get_bytes(PUBLISH, vtt).decode() == "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nBonjour à tous\n"

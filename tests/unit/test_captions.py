@@ -23,7 +23,11 @@ SRT = (
 
 def test_a_windows_srt_with_bom_and_crlf_becomes_clean_webvtt() -> None:
     captions = parse_captions(b"\xef\xbb\xbf" + SRT.encode(), "lecture.fr.srt")
-    assert captions.encoding == "utf-8" and captions.warnings == []
+    assert captions.encoding == "utf-8"
+    assert captions.warnings == [  # once per file, with the line of the first
+        'lecture.fr.srt, line 7: <font color="#ffff00"> is not WebVTT cue markup; removed (its text is '
+        "kept), here and in any later cue"
+    ]
     assert [(c.start_ms, c.end_ms) for c in captions.cues] == [(1000, 3500), (4000, 6000)]
     assert captions.cues[1].text == "Café &amp; <i>crème</i>"  # <font> dropped, its text kept
     vtt = to_webvtt(captions.cues)
