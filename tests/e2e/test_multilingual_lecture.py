@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import m3u8
 import pytest
 
+from pipeline.catalog.dynamo import DynamoCatalog
 from pipeline.keys import asset_id_for
 from pipeline.local.runtime import LocalRuntime
 from pipeline.text.page import HLS_JS_ASSET, hls_js_asset
@@ -149,8 +150,6 @@ def _segment_etags(runtime: LocalRuntime) -> dict[str, str]:
 
 
 def _catalog_item(runtime: LocalRuntime, path: str) -> dict[str, Any]:
-    from pipeline.catalog.dynamo import DynamoCatalog
-
     catalog = DynamoCatalog(runtime.client("dynamodb"), runtime.catalog_table)
     return next(i for i in catalog.course_items(COURSE) if i.get("path") == path)
 
