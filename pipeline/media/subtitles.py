@@ -81,8 +81,10 @@ def media_tag(
     forced: bool = False,
     characteristics: str | None = None,
 ) -> str:
-    """One ``EXT-X-MEDIA`` line. AUTOSELECT is YES whenever DEFAULT is (RFC 8216 §4.3.4.1), and for every
-    non-forced rendition, so a player picks the viewer's language; quotes in names are not allowed."""
+    """One ``EXT-X-MEDIA`` line. AUTOSELECT is YES for every rendition (RFC 8216 §4.3.4.1: YES whenever
+    DEFAULT is), forced ones included: a player picks a FORCED rendition automatically by the viewer's
+    language, as packagers write it (Shaka Packager: FORCED=YES with AUTOSELECT=YES). Quotes in names
+    are not allowed."""
     for value in (group, language, name, uri):
         if '"' in value or "\n" in value:
             raise ValueError(f"{value!r} cannot be a quoted-string attribute")
@@ -92,7 +94,7 @@ def media_tag(
         f'LANGUAGE="{language}"',
         f'NAME="{name}"',
         f"DEFAULT={'YES' if default else 'NO'}",
-        f"AUTOSELECT={'YES' if default or not forced else 'NO'}",
+        "AUTOSELECT=YES",
         f"FORCED={'YES' if forced else 'NO'}",
     ]
     if characteristics:

@@ -122,11 +122,12 @@ def publish_embedded(video: AssetKey, job: EncodeJob, master: str, services: Ser
                 folder=folder,
                 language=language or "und",
                 name=entry.get("title") or (language_name(language) if language else f"Subtitles {folder}"),
-                # Shown unasked only when forced: a container's default flag on a text stream is no
-                # author's choice (ffmpeg's MP4 muxer flags the first text track default whatever it is
-                # told; Matroska's flag is set unless cleared), and hls.js turns a DEFAULT=YES subtitle
-                # rendition on for every viewer, whatever their language.
-                default=bool(entry.get("forced")),
+                # Never DEFAULT: a container's default flag on a text stream is no author's choice
+                # (ffmpeg's MP4 muxer flags the first text track default whatever it is told; Matroska's
+                # is set unless cleared), and hls.js turns a DEFAULT=YES subtitle rendition on for every
+                # viewer. A forced one is chosen by the player through FORCED + AUTOSELECT, like a
+                # forced caption file's.
+                default=False,
                 forced=bool(entry.get("forced")),
             )
         )

@@ -61,7 +61,7 @@ def test_the_master_line_has_every_attribute_a_player_selects_by() -> None:
     assert (media.default, media.autoselect, media.forced) == ("YES", "YES", "NO")
     assert master.playlists[0].stream_info.subtitles == "subs"
     forced = media_tag(group="subs", language="en", name="Signs", uri="f.m3u8", forced=True)
-    assert "AUTOSELECT=NO" in forced and "FORCED=YES" in forced
+    assert "AUTOSELECT=YES" in forced and "FORCED=YES" in forced and "DEFAULT=NO" in forced
     with pytest.raises(ValueError, match="quoted-string"):
         media_tag(group="subs", language="en", name='Say "hi"', uri="x.m3u8")
 
