@@ -20,13 +20,14 @@ class AudioRendition(TypedDict):
 
 class AudioLoudness(TypedDict):
     """EBU R128 figures of one track: measured on the source (LUFS, dBTP, LU; null where ffmpeg says
-    -inf, i.e. silence) and the integrated target applied (null: the level was left alone, ``note`` says
-    why)."""
+    -inf, i.e. silence), the integrated target applied (null: the level was left alone, ``note`` says
+    why) and how: ``mode`` "linear" (one gain) or "dynamic" (loudnorm compressed and limited the peaks)."""
 
     inputI: float | None
     inputTP: float | None
     inputLRA: float | None
     targetI: float | None
+    mode: str | None
     note: str | None
 
 

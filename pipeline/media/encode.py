@@ -41,8 +41,10 @@ SILENCE_LUFS = -70.0
 # "[Parsed_loudnorm_3 @ 0x55d...] {...}": the JSON each loudnorm instance prints when it is torn down.
 _LOUDNORM_REPORT = re.compile(r"\[Parsed_loudnorm_(\d+) @ 0x[0-9a-f]+\]\s*(\{[^{}]*\})")
 _CHAIN = re.compile(r"^((?:\[[^\]]+\])*)([^\[]*)((?:\[[^\]]+\])*)$")
-# loudnorm's option ranges (ffmpeg refuses values outside them).
-_MEASURED_RANGES = {"measured_I": (-99.0, 0.0), "measured_TP": (-99.0, 99.0), "measured_LRA": (0.0, 99.0),
+# loudnorm's option ranges (ffmpeg refuses values outside them), except that a measured I or LRA of
+# exactly 0 is its "not measured" default, which silently turns linear mode into dynamic: a steady
+# programme (LRA 0.00) is passed as 0.01 LU.
+_MEASURED_RANGES = {"measured_I": (-99.0, -0.01), "measured_TP": (-99.0, 99.0), "measured_LRA": (0.01, 99.0),
                     "measured_thresh": (-99.0, 0.0), "offset": (-99.0, 99.0)}  # fmt: skip
 # libx264 profile names -> (profile_idc, constraint flags) as they appear in an RFC 6381 avc1 string.
 _AVC_PROFILES = {
@@ -121,6 +123,9 @@ class Loudness:
     input_lra: float | None
     target_i: float | None
     note: str | None = None
+    # "linear": one gain for the whole track; "dynamic": loudnorm had to compress and limit, because one
+    # gain would push the peaks over the true-peak limit or the range is wider than LOUDNESS_RANGE_LU.
+    mode: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,6 +133,7 @@ class Loudness:
             "inputTP": self.input_tp,
             "inputLRA": self.input_lra,
             "targetI": self.target_i,
+            "mode": self.mode,
             "note": self.note,
         }
 
@@ -137,8 +143,8 @@ class Loudness:
             value = data.get(key)
             return float(value) if value is not None else None
 
-        note = data.get("note")
-        return cls(number("inputI"), number("inputTP"), number("inputLRA"), number("targetI"), note)
+        note, mode = data.get("note"), data.get("mode")
+        return cls(number("inputI"), number("inputTP"), number("inputLRA"), number("targetI"), note, mode)
 
 
 @dataclass
@@ -461,8 +467,15 @@ def _loudness_plan(
         low, high = _MEASURED_RANGES[key]
         options[key] = f"{min(high, max(low, value if math.isfinite(value) else 0.0)):.2f}"
     options.update(linear="true", print_format="none")
+    # loudnorm's own test for linear mode (it falls back to dynamic without saying so).
+    peak_after = measured.input_tp + job.loudness_lufs - measured.input_i
+    linear = peak_after <= TRUE_PEAK_DBTP and measured.input_lra <= LOUDNESS_RANGE_LU
     loudness = Loudness(
-        finite(measured.input_i), finite(measured.input_tp), finite(measured.input_lra), job.loudness_lufs
+        finite(measured.input_i),
+        finite(measured.input_tp),
+        finite(measured.input_lra),
+        job.loudness_lufs,
+        mode="linear" if linear else "dynamic",
     )
     return loudness, options
 

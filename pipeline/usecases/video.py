@@ -222,6 +222,7 @@ def _loudness_details(loudness: Loudness) -> AudioLoudness:
         inputTP=loudness.input_tp,
         inputLRA=loudness.input_lra,
         targetI=loudness.target_i,
+        mode=loudness.mode,
         note=loudness.note,
     )
 

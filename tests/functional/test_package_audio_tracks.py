@@ -32,8 +32,8 @@ BILINGUAL = replace(
     ),
 )
 MEASURED = (
-    Loudness(-31.2, -12.0, 4.5, -16.0),
-    Loudness(-9.8, -0.4, 6.1, -16.0),
+    Loudness(-31.2, -32.0, 4.5, -16.0, mode="linear"),
+    Loudness(-9.8, -0.4, 6.1, -16.0, mode="linear"),
     Loudness(None, None, None, None, "'Track 3' is silent (below -70 LUFS): encoded without normalisation"),
 )
 
@@ -58,10 +58,12 @@ def test_every_soundtrack_is_published_and_recorded(
     assert hls["audioTracks"] == [
         {"language": "en", "name": "English", "default": False, "channels": 2, "codecs": "mp4a.40.2",
          "playlist": f"{HLS}audio/0/index.m3u8",
-         "loudness": {"inputI": -31.2, "inputTP": -12.0, "inputLRA": 4.5, "targetI": -16.0, "note": None}},
+         "loudness": {"inputI": -31.2, "inputTP": -32.0, "inputLRA": 4.5, "targetI": -16.0, "mode": "linear",
+                      "note": None}},
         {"language": "fr", "name": "Version française", "default": True, "channels": 2, "codecs": "mp4a.40.2",
          "playlist": f"{HLS}audio/1/index.m3u8",
-         "loudness": {"inputI": -9.8, "inputTP": -0.4, "inputLRA": 6.1, "targetI": -16.0, "note": None}},
+         "loudness": {"inputI": -9.8, "inputTP": -0.4, "inputLRA": 6.1, "targetI": -16.0, "mode": "linear",
+                      "note": None}},
         {"language": None, "name": "Track 3", "default": False, "channels": 2, "codecs": "mp4a.40.2",
          "playlist": f"{HLS}audio/2/index.m3u8", "loudness": MEASURED[2].to_dict()},
     ]  # fmt: skip

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.ffmpeg  # every test here runs ffmpeg or ffprobe
 
-TARGET = EncodeSettings().loudness_lufs
+TARGET = -16.0  # AUDIO_LOUDNESS_LUFS unset
 # A 440 Hz tone 13 dB under lavfi's default level measures about -35 LUFS; 880 Hz 13 dB over, about -8.
 QUIET = "sine=frequency=440:sample_rate=48000,volume=-13dB"
 LOUD = "sine=frequency=880:sample_rate=48000,volume=13dB"
@@ -109,13 +109,14 @@ def test_quiet_and_loud_soundtracks_both_come_out_at_the_target(
     bilingual: tuple[Path, HlsResult], tmp_path: Path
 ) -> None:
     out, result = bilingual
-    assert TARGET == -16.0
+    assert EncodeSettings().loudness_lufs == TARGET
     quiet, loud = result.package.audio
     assert quiet.loudness is not None and loud.loudness is not None
     # What the first pass measured on the sources, as the manifest (and so the catalog) records it.
     assert quiet.loudness.input_i == pytest.approx(-35, abs=1)
     assert loud.loudness.input_i == pytest.approx(-8, abs=1)
     assert quiet.loudness.target_i == loud.loudness.target_i == TARGET
+    assert quiet.loudness.mode == loud.loudness.mode == "linear"  # one gain each: nothing compressed
     assert quiet.loudness.input_tp is not None and quiet.loudness.input_lra is not None
     for position in (0, 1):
         assert loudness_of(result, out, position) == pytest.approx(TARGET, abs=1)
@@ -130,6 +131,19 @@ def test_an_audio_lecture_is_normalised_from_either_side(tmp_path: Path, track: 
     # One soundtrack: the variant is its playlist, and there is no group to choose from.
     master = m3u8.load(str(tmp_path / "hls/master.m3u8"))
     assert not master.media and [v.uri for v in master.playlists] == ["audio/0/index.m3u8"]
+
+
+def test_a_peaky_quiet_track_is_compressed_towards_the_target(tmp_path: Path) -> None:
+    """A quiet track with loud clicks: one gain would push the clicks over -1.5 dBTP, so loudnorm's
+    dynamic mode limits them. Its integrated result then lands short of the target (about 2 LU here):
+    louder than the source, never over the peak limit."""
+    clicks = "aevalsrc='0.03*sin(2*PI*440*t)+0.7*sin(2*PI*1000*t)*lt(mod(t,2),0.02)':s=48000"
+    source = make_soundtracks(tmp_path / "talk.m4a", [clicks], video=False)
+    result = encode_hls(source, tmp_path / "hls", probe(source))
+    (audio,) = result.package.audio
+    assert audio.loudness is not None and audio.loudness.mode == "dynamic"
+    level = loudness_of(result, tmp_path / "hls", 0)
+    assert integrated_loudness(source) + 5 < level <= TARGET + 1
 
 
 def test_an_empty_setting_leaves_the_level_alone(tmp_path: Path) -> None:

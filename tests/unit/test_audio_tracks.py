@@ -203,27 +203,43 @@ def test_each_loudnorm_report_is_traced_to_its_stream() -> None:
         assert source_chain.startswith(f"[0:a:{stream_index}]")
 
 
-def measurement(i: float, tp: float = -10.0) -> LoudnessMeasurement:
-    return LoudnessMeasurement(i, tp, 3.0, i - 10, 0.2)
+def measurement(i: float, tp: float = -10.0, lra: float = 3.0) -> LoudnessMeasurement:
+    return LoudnessMeasurement(i, tp, lra, i - 10, 0.2)
 
 
 def test_the_second_pass_is_linear_with_what_the_first_measured() -> None:
     job = EncodeJob("g", "w/", 10.0, False, True, loudness_lufs=-16.0)
     rendition = AudioRendition(0, "en", "English", True, 2)
-    loudness, options = _loudness_plan(job, rendition, measurement(-30.456))
-    assert loudness is not None and (loudness.input_i, loudness.target_i, loudness.note) == (
+    loudness, options = _loudness_plan(job, rendition, measurement(-30.456, tp=-20.0))
+    assert loudness is not None
+    assert (loudness.input_i, loudness.target_i, loudness.mode, loudness.note) == (
         -30.46,
         -16.0,
+        "linear",
         None,
     )
     assert options == {
-        "I": -16.0, "TP": -1.5, "LRA": 11.0, "measured_I": "-30.46", "measured_TP": "-10.00",
+        "I": -16.0, "TP": -1.5, "LRA": 11.0, "measured_I": "-30.46", "measured_TP": "-20.00",
         "measured_LRA": "3.00", "measured_thresh": "-40.46", "offset": "0.20", "linear": "true",
         "print_format": "none",
     }  # fmt: skip
-    # Values outside loudnorm's option ranges are clamped instead of failing the encode.
-    _, hot = _loudness_plan(job, rendition, LoudnessMeasurement(0.5, 3.0, 120.0, -60.0, 0.0))
-    assert hot is not None and (hot["measured_I"], hot["measured_LRA"]) == ("0.00", "99.00")
+    # Values outside loudnorm's option ranges are clamped instead of failing the encode; a peak that one
+    # gain would push over the limit (or too wide a range) means loudnorm compresses: recorded as such.
+    hot_loudness, hot = _loudness_plan(job, rendition, LoudnessMeasurement(0.5, 3.0, 120.0, -60.0, 0.0))
+    assert hot is not None and (hot["measured_I"], hot["measured_LRA"]) == ("-0.01", "99.00")
+    assert hot_loudness is not None and hot_loudness.mode == "dynamic"
+    peaky, _ = _loudness_plan(job, rendition, measurement(-30.0, tp=-10.0))
+    assert peaky is not None and peaky.mode == "dynamic"  # -10 dBTP + 14 dB of gain: over -1.5
+
+
+def test_a_steady_track_stays_linear() -> None:
+    """loudnorm reads measured_LRA=0 as "not measured" and then falls back to dynamic mode; a steady
+    programme's 0.00 LU is passed as 0.01."""
+    job = EncodeJob("g", "w/", 10.0, False, True, loudness_lufs=-16.0)
+    steady = measurement(-30.0, tp=-20.0, lra=0.0)
+    loudness, options = _loudness_plan(job, AudioRendition(0, "en", "English", True, 2), steady)
+    assert options is not None and options["measured_LRA"] == "0.01"
+    assert loudness is not None and (loudness.input_lra, loudness.mode) == (0.0, "linear")
 
 
 @pytest.mark.parametrize("level", [-math.inf, SILENCE_LUFS, -85.0])
