@@ -86,8 +86,11 @@ class PricingInputs:
 
     Per chunk invocation, ``cold_start_s`` (Python init, billed since 2025) and ``chunk_io_s`` (ranged
     download of the source, segment uploads) are billed on top of the encode itself.
-    Audio is one whole-file AAC encode on one thread (~0.011 CPU-s per media s measured; 0.02 allowed for
-    demuxing a large source). Thumbnails (poster + sprite sheet) are a fixed time plus a seek per sprite
+    Audio is one whole-file AAC encode on one thread, per soundtrack (~0.011-0.013 CPU-s per media s
+    measured; 0.02 allowed for demuxing a large source), plus ``loudness_cpu_s_per_media_s`` per track
+    when loudness normalisation is on (the loudnorm measuring pass and the second pass's 192 kHz
+    resampling: +0.027 measured by ``tests/performance/bench_audio.py`` in linear mode, more when loudnorm
+    has to compress). Thumbnails (poster + sprite sheet) are a fixed time plus a seek per sprite
     frame. ``sfn_fixed_transitions`` counts the states of one video execution outside the chunk Map
     (Classify, Route, ProbeMedia, PlanEncode, Transcode and its EncodeVideo Map, EncodeAudio and
     MakeThumbnails branches, PackageHls, RecordAsset, Published: 11, plus one for slack); each chunk adds
@@ -107,6 +110,7 @@ class PricingInputs:
     chunk_io_s: float = 4.0
     audio_memory_mb: int = 1769
     audio_cpu_s_per_media_s: float = 0.02
+    loudness_cpu_s_per_media_s: float = 0.03
     thumbnail_memory_mb: int = 1769
     thumbnail_s: float = 5.0
     thumbnail_s_per_media_s: float = 0.01
@@ -137,6 +141,7 @@ class PricingInputs:
             "cold_start_s",
             "chunk_io_s",
             "audio_cpu_s_per_media_s",
+            "loudness_cpu_s_per_media_s",
             "thumbnail_s",
             "thumbnail_s_per_media_s",
             "sfn_fixed_transitions",
@@ -275,10 +280,14 @@ def estimate(plan: EncodePlan, pricing: PricingInputs | None = None) -> Estimate
         pricing.cold_start_s + waves * (pricing.chunk_io_s + max_chunk_cpu / pricing.vcpus) if waves else 0.0
     )
 
-    # Audio runs on one thread, so it gets at most one vCPU however much memory it has.
+    # Audio runs on one thread, so it gets at most one vCPU however much memory it has; every soundtrack
+    # is encoded (and, with normalisation on, measured) by that one thread.
+    per_track = pricing.audio_cpu_s_per_media_s + (
+        pricing.loudness_cpu_s_per_media_s if job.loudness_lufs is not None else 0.0
+    )
+    tracks = max(1, len(job.audio_tracks))
     audio_s = (
-        pricing.cold_start_s
-        + media_s * pricing.audio_cpu_s_per_media_s / min(1.0, vcpus_for(pricing.audio_memory_mb))
+        pricing.cold_start_s + media_s * tracks * per_track / min(1.0, vcpus_for(pricing.audio_memory_mb))
         if job.has_audio
         else 0.0
     )
@@ -301,6 +310,12 @@ def estimate(plan: EncodePlan, pricing: PricingInputs | None = None) -> Estimate
         warnings.append(
             f"the longest chunk needs ~{longest:,.0f} s on {pricing.vcpus:.2f} vCPU, over Lambda's "
             f"{pricing.timeout_s:,.0f} s timeout: lower the chunk length or raise the memory"
+        )
+    if audio_s > pricing.timeout_s:
+        warnings.append(
+            f"EncodeAudio needs ~{audio_s:,.0f} s for {tracks} soundtrack(s) on one thread, over Lambda's "
+            f"{pricing.timeout_s:,.0f} s timeout: split the lecture, drop soundtracks or set "
+            "AUDIO_LOUDNESS_LUFS empty"
         )
     return Estimate(
         media_s=media_s,

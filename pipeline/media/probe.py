@@ -268,18 +268,19 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
 
 
 def _audio_tracks(streams: list[dict[str, Any]]) -> tuple[AudioTrack, ...]:
-    """Every audio stream that carries sound: a stream with no channels (a placeholder some muxers write,
-    or one ffprobe could not make sense of) would only make the encoder fail."""
+    """Every audio stream that carries sound: a stream with no channels (a placeholder some muxers write)
+    or with a codec ffmpeg does not know (no ``codec_name``) would only make the encoder fail, and with it
+    the lecture's other soundtracks."""
     tracks = []
     audios = [s for s in streams if s.get("codec_type") == "audio"]
     for index, stream in enumerate(audios):
         channels = as_int(stream.get("channels")) or 0
-        if channels <= 0:
+        if channels <= 0 or not stream.get("codec_name"):
             continue
         tracks.append(
             AudioTrack(
                 index=index,
-                codec=str(stream.get("codec_name") or "unknown"),
+                codec=str(stream["codec_name"]),
                 channels=channels,
                 language=_language(stream),
                 title=_title(stream),

@@ -76,10 +76,11 @@ def test_audio_streams_without_sound_are_not_tracks_but_keep_ffmpegs_numbering()
     streams = [
         stream("video", "h264"),
         stream("audio", "aac", channels=0, tags={"language": "eng"}),  # a placeholder: nothing to decode
+        {"codec_type": "audio", "channels": 2, "codec_tag_string": "[0][0][0][0]"},  # a codec ffmpeg lacks
         stream("audio", "ac3", channels=6, tags={"language": "fre", "title": " Dolby "},
                disposition={"default": 1}),
     ]  # fmt: skip
-    assert probe_module._audio_tracks(streams) == (AudioTrack(1, "ac3", 6, "fr", "Dolby", True),)
+    assert probe_module._audio_tracks(streams) == (AudioTrack(2, "ac3", 6, "fr", "Dolby", True),)
 
 
 def test_subtitle_streams_say_which_can_become_webvtt() -> None:

@@ -23,6 +23,7 @@ from pipeline.media.cost import (
 )
 from pipeline.media.ladder import Rung
 from pipeline.media.plan import Chunk, EncodeJob, EncodePlan
+from pipeline.media.probe import AudioTrack
 
 HOUR = 3600.0
 
@@ -180,10 +181,15 @@ def test_more_concurrency_means_less_wall_time_until_every_chunk_runs_at_once() 
 
 
 def test_more_memory_buys_time_at_about_the_same_cost() -> None:
-    small = estimate_for_duration(HOUR, pricing=PricingInputs(memory_mb=1769))
-    large = estimate_for_duration(HOUR, pricing=PricingInputs(memory_mb=10_240))
+    # Without loudness normalisation: with it, the one-thread EncodeAudio branch (~3 min for an hour)
+    # becomes the longest once the encoders are this fast, and more encoder memory buys no more time.
+    plain = EncodeSettings(loudness_lufs=None)
+    small = estimate_for_duration(HOUR, settings=plain, pricing=PricingInputs(memory_mb=1769))
+    large = estimate_for_duration(HOUR, settings=plain, pricing=PricingInputs(memory_mb=10_240))
     assert large.wall_s < small.wall_s / 3
     assert large.total_usd == pytest.approx(small.total_usd, rel=0.15)
+    normalised = estimate_for_duration(HOUR, pricing=PricingInputs(memory_mb=10_240))
+    assert normalised.wall_s > large.wall_s
 
 
 def test_shorter_chunks_fan_out_further() -> None:
@@ -219,6 +225,24 @@ def test_no_negative_zero_or_missing_figures(duration_s: float, width: int, heig
     assert result.total_usd == pytest.approx(result.lambda_usd + result.step_functions_usd)
     assert result.waves == math.ceil(result.chunks / result.max_concurrency)
     assert result.max_chunk_cpu_s <= result.cpu_s <= result.max_chunk_cpu_s * result.chunks + 1e-9
+
+
+def test_every_soundtrack_and_its_loudness_pass_are_billed() -> None:
+    """EncodeAudio encodes (and measures) every track on one thread: a long lecture with several tracks
+    can outlast Lambda's timeout, and the estimate says so."""
+    two = replace(
+        synthetic_probe(4 * HOUR),
+        audio_tracks=(AudioTrack(0, "aac", 2, "en", None, True), AudioTrack(1, "aac", 2, "fr", None, False)),
+    )
+    one = estimate_for_probe(replace(two, audio_tracks=two.audio_tracks[:1]))[1]
+    loud = estimate_for_probe(two)[1]
+    plain = estimate_for_probe(two, settings=EncodeSettings(loudness_lufs=None))[1]
+    assert plain.other_gb_s < loud.other_gb_s and one.other_gb_s < loud.other_gb_s
+    pricing = PricingInputs()
+    audio_s = 4 * HOUR * 2 * (pricing.audio_cpu_s_per_media_s + pricing.loudness_cpu_s_per_media_s)
+    assert any("EncodeAudio needs" in w and "2 soundtrack(s)" in w for w in loud.warnings), loud.warnings
+    assert audio_s > pricing.timeout_s
+    assert not any("EncodeAudio" in w for w in plain.warnings + one.warnings)
 
 
 def test_audio_only_costs_little_but_not_nothing() -> None:
