@@ -72,7 +72,7 @@ def player_html(target: Target, *, title: str) -> str:
         tracks += caption_tracks_html(target.captions)
         media = f"<video{attrs}>{source}{tracks}{fallback}</video>"
     figure = f'<figure class="cp-player">{media}<figcaption>{caption}</figcaption></figure>'
-    return figure + transcript_html(target)
+    return figure + transcript_html(target) + downloads_html(target)
 
 
 def caption_tracks_html(captions: tuple[CaptionTrack, ...]) -> str:
@@ -146,3 +146,18 @@ def clock_label(ms: int) -> str:
 
 def _label(track: CaptionTrack) -> str:
     return track.label.strip() or track.language or track.kind.capitalize()
+
+
+def downloads_html(target: Target) -> str:
+    """``<p class="cp-downloads">``: one link per file of ``target.downloads`` (MP4, M4A) with the
+    ``download`` attribute, or nothing. It comes after the transcript, which the player script expects
+    right after the figure. A link with an unsafe URL is left out; labels are escaped."""
+    links = []
+    for link in target.downloads:
+        url = safe_url(link.href) if link.href else None
+        if url is None:
+            continue
+        links.append(f'<a href="{escape(url, quote=True)}" download>{escape(link.label, quote=False)}</a>')
+    if not links:
+        return ""
+    return f'<p class="cp-downloads">{"".join(links)}</p>'
