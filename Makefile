@@ -18,7 +18,7 @@ ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 HLS_JS_DIR := $(ROOT)/web/node_modules/hls.js
 
 FUNCTIONS := IngestFunction ClassifyFunction ProbeMediaFunction PlanEncodeFunction EncodeChunkFunction \
-	EncodeAudioFunction PackageHlsFunction MakeThumbnailsFunction ImageVariantsFunction \
+	EncodeAudioFunction PackageHlsFunction MakeDownloadsFunction MakeThumbnailsFunction ImageVariantsFunction \
 	RenderLessonFunction RenderCaptionsFunction ExtractSubtitlesFunction BuildCourseFunction RecordAssetFunction RecordFailureFunction \
 	UnpublishAssetFunction CatalogApiFunction SessionFunction PreTokenFunction
 

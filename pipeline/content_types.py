@@ -14,6 +14,7 @@ CONTENT_TYPES: dict[str, str] = {
     ".m4s": "video/iso.segment",
     ".mp4": "video/mp4",
     ".aac": "audio/aac",
+    ".m4a": "audio/mp4",
     ".vtt": "text/vtt; charset=utf-8",
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",

@@ -17,6 +17,7 @@ WORK_PREFIX = "work/"
 """Encoders' staging area in the publish bucket (chunk results, segments before they are published);
 outside every ``courses/`` prefix, so nothing there is ever served, and the media parsers' IAM write grant."""
 THUMBS_DIR = "thumbs"
+DOWNLOADS_DIR = "downloads"
 SPRITE_VTT = "sprite.vtt"
 
 
@@ -30,6 +31,20 @@ def hls_dir(asset_id: str) -> str:
 
 def hls_master(asset_id: str) -> str:
     return f"{hls_dir(asset_id)}/master.m3u8"
+
+
+def downloads_dir(asset_id: str) -> str:
+    """Learners' downloads of a video or audio lecture (MP4, M4A), when ``course.yaml`` allows them;
+    republished under the same names (the source's file name), so cached briefly."""
+    return f"{media_dir(asset_id)}/{DOWNLOADS_DIR}"
+
+
+def download_file(asset_id: str, filename: str) -> str:
+    return f"{downloads_dir(asset_id)}/{filename}"
+
+
+def is_download(key: str) -> bool:
+    return f"/{DOWNLOADS_DIR}/" in key
 
 
 def thumbs_dir(asset_id: str) -> str:

@@ -254,8 +254,9 @@ class Unpublished:
 class ExecutionState:
     """``$``: the execution input (``source``, and ``deletion`` for a deletion) plus each state's result.
 
-    Field names are the ``ResultPath`` each state writes. RecordAsset merges ``package``, ``result`` and
-    ``transcode`` (in that order: the entry point, master playlist or page, is the first output)."""
+    Field names are the ``ResultPath`` each state writes. RecordAsset merges ``package``, ``downloads``,
+    ``result`` and ``transcode`` (in that order: the entry point, master playlist or page, is the first
+    output)."""
 
     source: SourceRef
     deletion: Deletion | None = None
@@ -264,6 +265,8 @@ class ExecutionState:
     plan: EncodePlan | None = None
     transcode: Transcode | None = None
     package: Outputs | None = None
+    downloads: Outputs | None = None
+    """MakeDownloads' MP4 and M4A; absent from executions started by a definition without that state."""
     result: Outputs | None = None
     error: CaughtError | None = None
     recorded: Recorded | None = None
@@ -272,7 +275,8 @@ class ExecutionState:
 
     def produced(self) -> list[Outputs]:
         """Every producing task's result, entry point first."""
-        parts = [self.package, self.result, self.transcode.thumbnails if self.transcode else None]
+        thumbnails = self.transcode.thumbnails if self.transcode else None
+        parts = [self.package, self.downloads, self.result, thumbnails]
         return [p for p in parts if p is not None]
 
 
@@ -334,6 +338,15 @@ class PackageInput:
 
 
 @dataclass(frozen=True)
+class DownloadsInput:
+    """MakeDownloads: what PackageHls published (its renditions' playlists are in ``package.details``)."""
+
+    source: SourceRef
+    asset: AssetInfo
+    package: Outputs
+
+
+@dataclass(frozen=True)
 class RecordInput:
     """RecordAsset and RecordFailure: the whole state and the execution (the catalog item names it)."""
 
@@ -367,6 +380,7 @@ TASKS: dict[str, Task] = {
     "MakeThumbnails": Task(ThumbnailsInput, Outputs, "pipeline.handlers.make_thumbnails.handler"),
     "ExtractSubtitles": Task(ThumbnailsInput, SubtitlesDone, "pipeline.handlers.extract_subtitles.handler"),
     "PackageHls": Task(PackageInput, Outputs, "pipeline.handlers.package_hls.handler"),
+    "MakeDownloads": Task(DownloadsInput, Outputs, "pipeline.handlers.make_downloads.handler"),
     "MakeImageVariants": Task(AssetInput, Outputs, "pipeline.handlers.image_variants.handler"),
     "RenderLesson": Task(AssetInput, Outputs, "pipeline.handlers.render_lesson.handler"),
     "RenderCaptions": Task(AssetInput, Outputs, "pipeline.handlers.render_captions.handler"),

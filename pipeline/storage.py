@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from pipeline.content_types import content_type_for
@@ -21,6 +22,11 @@ if TYPE_CHECKING:  # the stubs are a dev dependency; Lambda has only boto3
 
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
+
+
+# Above this, put_file uploads in parts (PutObject takes at most 5 GB; parts also retry on their own).
+_MULTIPART_FROM = 256 * 1024 * 1024
+_TRANSFER = TransferConfig(multipart_threshold=_MULTIPART_FROM, multipart_chunksize=64 * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,18 @@ class ObjectStore(Protocol):
 
     def copy(self, bucket: str, source_key: str, key: str, *, cache_control: str | None = None) -> None: ...
 
-    def put_file(self, bucket: str, key: str, path: Path, *, cache_control: str | None = None) -> None: ...
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        path: Path,
+        *,
+        cache_control: str | None = None,
+        content_disposition: str | None = None,
+    ) -> None:
+        """Upload a local file; ``content_disposition`` is the header S3 serves it with (a download's
+        ``attachment; filename=...``)."""
+        ...
 
     def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None: ...
 
@@ -146,10 +163,25 @@ class S3ObjectStore:
             Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": source_key}, **extra
         )
 
-    def put_file(self, bucket: str, key: str, path: Path, *, cache_control: str | None = None) -> None:
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        path: Path,
+        *,
+        cache_control: str | None = None,
+        content_disposition: str | None = None,
+    ) -> None:
+        """One PutObject, or a multipart upload for a large file (a lecture's download can be gigabytes;
+        a single PutObject stops at 5 GB)."""
         extra: dict[str, Any] = {"ContentType": content_type_for(key)}
         if cache_control:
             extra["CacheControl"] = cache_control
+        if content_disposition:
+            extra["ContentDisposition"] = content_disposition
+        if path.stat().st_size > _MULTIPART_FROM:
+            self._s3.upload_file(str(path), bucket, key, ExtraArgs=extra, Config=_TRANSFER)
+            return
         with path.open("rb") as fh:
             self._s3.put_object(Bucket=bucket, Key=key, Body=fh, **extra)
 

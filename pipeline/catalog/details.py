@@ -89,6 +89,30 @@ class SpriteDetails(TypedDict):
     tiles: int
 
 
+class VideoDownload(TypedDict):
+    """The progressive MP4 learners may download: one rung's picture with the default soundtrack."""
+
+    key: str
+    bytes: int
+    width: int
+    height: int
+
+
+class AudioDownload(TypedDict):
+    """The default soundtrack as an M4A file."""
+
+    key: str
+    bytes: int
+
+
+class DownloadDetails(TypedDict, total=False):
+    """MakeDownloads' result when ``course.yaml`` allows downloads of the file; each key is absent when
+    there is nothing to offer (``mp4`` for an audio lecture, ``m4a`` for a silent video)."""
+
+    mp4: VideoDownload
+    m4a: AudioDownload
+
+
 class ImageVariant(TypedDict):
     key: str
     width: int
@@ -147,12 +171,18 @@ class Details(TypedDict, total=False):
     lesson: LessonDetails
     course: CourseDetails
     caption: CaptionDetails
+    downloads: DownloadDetails
     warnings: list[str]
 
 
 def merge(parts: list[Details]) -> Details:
-    """One item's details from its producing tasks' (PackageHls + MakeThumbnails for a video)."""
+    """One item's details from its producing tasks' (PackageHls + MakeDownloads + MakeThumbnails for a
+    video): each task fills its own keys, and their ``warnings`` are kept side by side."""
     merged = Details()
+    warnings: list[str] = []
     for part in parts:
         merged.update(part)
+        warnings += part.get("warnings") or []
+    if warnings:
+        merged["warnings"] = warnings
     return merged

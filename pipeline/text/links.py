@@ -47,6 +47,15 @@ class TranscriptCue:
 
 
 @dataclass(frozen=True)
+class DownloadLink:
+    """A file of a video the learner may save (``course.yaml``'s ``downloads``), as the page links it:
+    ``label`` names the format and size ("Video (MP4, 720p, 12.3 MB)"), ``href`` is relative to the page."""
+
+    label: str
+    href: str
+
+
+@dataclass(frozen=True)
 class Target:
     """A course file a lesson refers to, with URLs relative to the lesson page.
 
@@ -74,6 +83,8 @@ class Target:
     hls_subtitles: bool = False
     """The master playlist carries the captions as ``EXT-X-MEDIA TYPE=SUBTITLES`` renditions: a player that
     plays it through HLS drops the page's ``<track>`` copies, which would list every language twice."""
+    downloads: tuple[DownloadLink, ...] = ()
+    """The video's published downloads (MP4, M4A) when the course allows them; the page links them."""
 
 
 # ``None``: not a course file (an anchor, an external URL, a path leaving the course): keep it as written.

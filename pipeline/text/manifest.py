@@ -28,10 +28,10 @@ ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 LANG_PATTERN = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
-_TOP_KEYS = ("id", "title", "lang", "description", "cover", "sections")
+_TOP_KEYS = ("id", "title", "lang", "description", "cover", "sections", "downloads")
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 _SECTION_KEYS = ("title", "lessons")
-_LESSON_KEYS = ("id", "file", "title", "video")
+_LESSON_KEYS = ("id", "file", "title", "video", "downloads")
 
 _Path = tuple[str | int, ...]
 
@@ -42,6 +42,8 @@ class LessonRef:
     file: str
     title: str | None = None
     video: str | None = None
+    downloads: bool | None = None
+    """The lesson's own ``downloads:``; None: the course's setting applies."""
 
     def to_dict(self) -> dict[str, object]:
         # Absent optional fields are left out rather than stored as null: DynamoDB and JSON consumers
@@ -51,6 +53,8 @@ class LessonRef:
             out["title"] = self.title
         if self.video is not None:
             out["video"] = self.video
+        if self.downloads is not None:
+            out["downloads"] = self.downloads
         return out
 
 
@@ -71,13 +75,17 @@ class CourseManifest:
     sections: tuple[Section, ...]
     description: str | None = None
     cover: str | None = None
+    downloads: bool = False
+    """Whether learners may download the course's videos (MP4) and soundtracks (M4A); off by default."""
 
     def to_dict(self) -> dict[str, object]:
-        """Lists, strings and dicts only, so it goes unchanged into a Step Functions payload or DynamoDB."""
+        """Lists, strings, booleans and dicts only, so it goes unchanged into a Step Functions payload or
+        DynamoDB."""
         out: dict[str, object] = {
             "id": self.id,
             "title": self.title,
             "lang": self.lang,
+            "downloads": self.downloads,
             "sections": [section.to_dict() for section in self.sections],
         }
         if self.description is not None:
@@ -85,6 +93,10 @@ class CourseManifest:
         if self.cover is not None:
             out["cover"] = self.cover
         return out
+
+    def downloads_for(self, lesson: LessonRef) -> bool:
+        """The lesson's ``downloads:`` when it has one, else the course's."""
+        return self.downloads if lesson.downloads is None else lesson.downloads
 
     def referenced_files(self) -> list[str]:
         """Every course file the manifest names (lessons, their videos, the cover), in course order."""
@@ -149,6 +161,8 @@ def parse_manifest(data: bytes, *, expected_course_id: str | None = None) -> Cou
                 ".webp or .gif uploaded with the course (e.g. cover: images/cover.jpg)."
             )
 
+    downloads = doc.flag(top.get("downloads"), ("downloads",), "the course's `downloads`", default=False)
+
     raw_sections = top.get("sections")
     if not isinstance(raw_sections, list) or not raw_sections:
         raise ManifestError(
@@ -177,7 +191,13 @@ def parse_manifest(data: bytes, *, expected_course_id: str | None = None) -> Cou
         sections.append(Section(title=s_title, lessons=tuple(lessons)))
 
     return CourseManifest(
-        id=course_id, title=title, lang=lang, sections=tuple(sections), description=description, cover=cover
+        id=course_id,
+        title=title,
+        lang=lang,
+        sections=tuple(sections),
+        description=description,
+        cover=cover,
+        downloads=bool(downloads),
     )
 
 
@@ -217,7 +237,10 @@ def _lesson(
     video = None
     if lesson.get("video") is not None:
         video = doc.relative_path(lesson["video"], (*path, "video"), f"the `video` of lesson {lesson_id!r}")
-    return LessonRef(id=lesson_id, file=file, title=title, video=video)
+    downloads = doc.flag(
+        lesson.get("downloads"), (*path, "downloads"), f"the `downloads` of lesson {lesson_id!r}"
+    )
+    return LessonRef(id=lesson_id, file=file, title=title, video=video, downloads=downloads)
 
 
 def _lang(doc: _Doc, value: object) -> str:
@@ -348,6 +371,18 @@ class _Doc:
             raise ManifestError(
                 f"course.yaml{self.at(path)}: {what} is {found}{hint}; an id is 1-63 characters of "
                 "lowercase letters, digits and '-', starting with a letter or digit (e.g. intro-to-hls)."
+            )
+        return value
+
+    def flag(self, value: object, path: _Path, what: str, *, default: bool | None = None) -> bool | None:
+        """A yes/no setting: ``true`` or ``false`` (absent or null: ``default``). Quoted words and numbers
+        are refused rather than guessed: ``downloads: "no"`` must not switch downloads on."""
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise ManifestError(
+                f"course.yaml{self.at(path)}: {what} is {value!r}; write true or false without quotes "
+                "(e.g. downloads: true)."
             )
         return value
 

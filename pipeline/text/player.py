@@ -74,7 +74,7 @@ def player_html(target: Target, *, title: str) -> str:
         tracks += caption_tracks_html(target.captions) + chapters_track_html(target)
         media = f"<video{attrs}>{source}{tracks}{fallback}</video>"
     figure = f'<figure class="cp-player">{media}<figcaption>{caption}</figcaption></figure>'
-    return figure + chapters_html(target) + transcript_html(target)
+    return figure + chapters_html(target) + transcript_html(target) + downloads_html(target)
 
 
 def chapters_track_html(target: Target) -> str:
@@ -197,3 +197,18 @@ def clock_label(ms: int) -> str:
 
 def _label(track: CaptionTrack) -> str:
     return track.label.strip() or track.language or track.kind.capitalize()
+
+
+def downloads_html(target: Target) -> str:
+    """``<p class="cp-downloads">``: one link per file of ``target.downloads`` (MP4, M4A) with the
+    ``download`` attribute, or nothing. It comes after the transcript, which the player script expects
+    right after the figure. A link with an unsafe URL is left out; labels are escaped."""
+    links = []
+    for link in target.downloads:
+        url = safe_url(link.href) if link.href else None
+        if url is None:
+            continue
+        links.append(f'<a href="{escape(url, quote=True)}" download>{escape(link.label, quote=False)}</a>')
+    if not links:
+        return ""
+    return f'<p class="cp-downloads">{"".join(links)}</p>'

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline import layout
-from pipeline.usecases import captions, text, video
+from pipeline.usecases import captions, downloads, text, video
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,10 +51,19 @@ class Lifecycle:
     """After RecordAsset: render again the pages that show more now; returns the keys written."""
 
 
+def _after_media_publish(asset: AssetKey, services: Services) -> list[str]:
+    """The lessons that play a video link its downloads (listed in the item RecordAsset just wrote) and
+    show its captions' transcript: one re-render covers both."""
+    if downloads.links_may_change(asset, services):
+        return text.refresh_embedders(asset, services)
+    return captions.refresh_after_publish(asset, services)
+
+
+# Downloads live in media/<asset-id>/downloads/, inside the folder deletion removes whole.
 _MEDIA = Lifecycle(
     folders=lambda aid: (layout.media_dir(aid),),
     discard_partial=video.discard_partial_video,
-    after_publish=captions.refresh_after_publish,
+    after_publish=_after_media_publish,
 )
 
 LIFECYCLES: dict[str, Lifecycle] = {

@@ -39,6 +39,7 @@ from pipeline.text.page import (
     site_assets,
 )
 from pipeline.usecases.caption_tracks import video_captions
+from pipeline.usecases.downloads import download_links
 
 if TYPE_CHECKING:
     from pipeline.catalog.model import SourceRef
@@ -116,6 +117,9 @@ def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DI
     def rel(published: str) -> str:
         return posixpath.relpath(published, page_dir or ".")
 
+    def published_href(key: str) -> str:
+        return rel(course.course_relative(key))
+
     def resolve(url: str) -> Target | None:
         target, sep, fragment = url.partition("#")
         target = target.split("?", 1)[0]
@@ -129,7 +133,8 @@ def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DI
         named = kind_by_name(path)
         aid = asset_id_for(path)
         missing = path not in course.files
-        details = (course.assets.get(path) or {}).get("details") or {}
+        item = course.assets.get(path) or {}
+        details = item.get("details") or {}
         anchor = sep + fragment if sep else ""
         if named == "lesson":
             return Target("page", path, rel(layout.lesson_page(aid)) + anchor, missing=missing)
@@ -159,6 +164,7 @@ def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DI
                 hls_subtitles=captions.in_master,
                 chapters=captions.chapters,
                 chapters_src=captions.chapters_src,
+                downloads=download_links(path, course.record, item, published_href),
             )
         if named == "image":
             return Target(

@@ -5,8 +5,8 @@ What matters to the claim/prune/unpublish logic is modelled as S3 does it (the c
 version and a delete only adds a delete marker; ``head``/``read_range``/``download`` address a version by id;
 ``list_keys`` is in key order and skips keys whose latest version is a delete marker; ``modified_before``
 compares ``LastModified`` as a listing reports it, truncated to the second. Every write records its
-Content-Type (from ``content_types``, as the adapter sets it) and Cache-Control, and the order of writes is
-kept so a test can assert which file went last.
+Content-Type (from ``content_types``, as the adapter sets it), Cache-Control and Content-Disposition,
+and the order of writes is kept so a test can assert which file went last.
 
 The clock is the wall clock plus ``offset``: use cases take their own ``datetime.now`` (PackageHls's claim
 time), so a test moves the store's writes into the past or the future with ``travel`` rather than
@@ -48,6 +48,7 @@ class StoredVersion:
     content_type: str | None
     cache_control: str | None
     sequencer: str
+    content_disposition: str | None = None
 
     @property
     def is_delete_marker(self) -> bool:
@@ -67,6 +68,7 @@ class Write:
     bucket: str
     key: str
     cache_control: str | None = None
+    content_disposition: str | None = None
 
 
 @dataclass
@@ -167,8 +169,16 @@ class FakeObjectStore:
         data = self.get_bytes(bucket, source_key)
         self._write(Write("copy", bucket, key, cache_control), data)
 
-    def put_file(self, bucket: str, key: str, path: Path, *, cache_control: str | None = None) -> None:
-        self._write(Write("put", bucket, key, cache_control), path.read_bytes())
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        path: Path,
+        *,
+        cache_control: str | None = None,
+        content_disposition: str | None = None,
+    ) -> None:
+        self._write(Write("put", bucket, key, cache_control, content_disposition), path.read_bytes())
 
     def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None:
         self._write(Write("put", bucket, key, cache_control), data)
@@ -224,6 +234,7 @@ class FakeObjectStore:
         cache_control: str | None,
         when: datetime,
         version_id: str | None = None,
+        content_disposition: str | None = None,
     ) -> None:
         versions = self._objects.setdefault((bucket, key), [])
         sequencer = self._next_sequencer()
@@ -246,6 +257,7 @@ class FakeObjectStore:
                 content_type=content_type_for(key) if data is not None else None,
                 cache_control=cache_control,
                 sequencer=sequencer,
+                content_disposition=content_disposition if data is not None else None,
             )
         )
 
@@ -260,7 +272,15 @@ class FakeObjectStore:
                 versions = self._objects.get((write.bucket, write.key)) or []
                 if not versions or versions[-1].is_delete_marker or versions[-1].etag != expect_etag:
                     return False  # S3's 412 Precondition Failed (If-Match)
-            self._store(write.bucket, write.key, data, write.cache_control, self.now(), version_id)
+            self._store(
+                write.bucket,
+                write.key,
+                data,
+                write.cache_control,
+                self.now(),
+                version_id,
+                content_disposition=write.content_disposition,
+            )
             self.writes.append(write)
         if self.on_write is not None:
             self.on_write(write)

@@ -334,22 +334,30 @@ def test_the_fake_store_behaves_as_s3(real: Real, tmp_path: Path) -> None:
     assert _store_story(fake, tmp_path) == _store_story(real.store, tmp_path)
 
 
-def test_cache_control_and_content_type_are_what_s3_stores(real: Real) -> None:
+ATTACHMENT = "attachment; filename=\"Lecon.m4a\"; filename*=UTF-8''Le%C3%A7on.m4a"
+
+
+def test_cache_control_content_type_and_disposition_are_what_s3_stores(real: Real, tmp_path: Path) -> None:
     fake = FakeObjectStore(versioned=frozenset({VERSIONED}))
+    mp4 = tmp_path / "lecture.m4a"
+    mp4.write_bytes(b"\x00\x00\x00\x18ftypM4A ")
     for store in (fake, real.store):
         store.put_bytes(PLAIN, "h/master.m3u8", b"#EXTM3U", cache_control="public, max-age=60")
         store.copy(PLAIN, "h/master.m3u8", "h/seg.ts", cache_control="immutable")
         store.put_bytes(PLAIN, "h/plain.vtt", b"WEBVTT")
-    for key, cache in (
-        ("h/master.m3u8", "public, max-age=60"),
-        ("h/seg.ts", "immutable"),
-        ("h/plain.vtt", None),
+        store.put_file(PLAIN, "h/downloads/lecture.m4a", mp4, content_disposition=ATTACHMENT)
+    for key, cache, disposition in (
+        ("h/master.m3u8", "public, max-age=60", None),
+        ("h/seg.ts", "immutable", None),
+        ("h/plain.vtt", None, None),
+        ("h/downloads/lecture.m4a", None, ATTACHMENT),
     ):
         head = real.s3.head_object(Bucket=PLAIN, Key=key)
         stored = fake.latest(PLAIN, key)
         assert stored is not None
         assert (stored.cache_control, stored.content_type) == (head.get("CacheControl"), head["ContentType"])
         assert stored.cache_control == cache
+        assert stored.content_disposition == head.get("ContentDisposition") == disposition
 
 
 def _next_second(margin: float = 0.05) -> None:

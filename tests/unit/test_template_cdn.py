@@ -190,6 +190,8 @@ RENDITION_FILES = (
     "thumbs/poster-640.webp",
     "thumbs/sprite.vtt",
     "thumbs/sprite-000.jpg",
+    "downloads/lecture.mp4",
+    "downloads/lecture.m4a",
 )
 UNLISTED_EXTENSIONS = ("", ".json", ".bin", ".M3U8", ".HTML")
 
@@ -314,6 +316,21 @@ def test_segments_are_cached_as_immutable_and_never_recompressed() -> None:
         _, default, maximum = cache_ttls(behaviour)
         assert default >= ONE_DAY and maximum >= ONE_YEAR, pattern
         assert behaviour["Compress"] is False, pattern
+
+
+@pytest.mark.parametrize("name", ["lecture.mp4", "lecture.m4a", "Le%C3%A7on%201.mp4"])
+def test_downloads_are_signed_short_lived_and_never_recompressed(name: str) -> None:
+    # Unlike segments, a download keeps its name (the uploaded file's) when the video is re-uploaded: a
+    # year-long cache (the *.mp4 behaviour) would serve the previous lecture.
+    for source in HOSTILE_SOURCES:
+        path = f"/courses/{COURSE}/{layout.downloads_dir(asset_id_for(source))}/{name}"
+        behaviour = served_by(path)
+        assert behaviour["PathPattern"] == "courses/*/media/*/downloads/*", path
+        assert behaviour.get("TrustedKeyGroups") == [KEY_GROUP]
+        assert cache_ttls(behaviour)[2] <= 300
+        assert behaviour["Compress"] is False
+    # Segments and init segments are not caught by it.
+    assert served_by(f"/courses/{COURSE}/media/a-1/hls/720p/init.mp4")["PathPattern"] == "*.mp4"
 
 
 def test_playlists_are_short_lived_and_compressed() -> None:

@@ -14,7 +14,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from PIL import Image
@@ -28,7 +28,9 @@ from pipeline.media.encode import AudioManifest, ChunkManifest, SegmentInfo
 from pipeline.media.probe import ProbeResult, SubtitleTrack
 from pipeline.media.sprites import SpriteResult
 from pipeline.services import Services
+from pipeline.steps import AssetInfo, Outputs
 from pipeline.storage import ObjectInfo
+from pipeline.usecases import downloads as downloads_usecase
 from pipeline.usecases import embedded_subtitles, video
 from pipeline.usecases import image as image_usecase
 from tests.fakes import FakeCatalog, RecordingPublisher
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from datetime import datetime
 
+    from pipeline.catalog.details import Details
     from pipeline.media.plan import EncodePlan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,7 +171,15 @@ class RecordingStore:
         self._object("s3:PutObject", bucket, key)
         self.objects[(bucket, key)] = self.objects[(bucket, source_key)]
 
-    def put_file(self, bucket: str, key: str, path: Path, *, cache_control: str | None = None) -> None:
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        path: Path,
+        *,
+        cache_control: str | None = None,
+        content_disposition: str | None = None,
+    ) -> None:
         self.put_bytes(bucket, key, path.read_bytes())
 
     def put_bytes(self, bucket: str, key: str, data: bytes, *, cache_control: str | None = None) -> None:
@@ -433,3 +444,90 @@ def test_every_function_that_holds_data_under_the_key_gets_the_kms_policy() -> N
         policies = str(st.props(logical).get("Policies", []))
         touches = any(name in policies for name in ("Bucket", "Table", "SigningKeySecret"))
         assert (f"{logical}Role" in roles) == touches, logical
+
+
+# ---------------------------------------------------------------- MakeDownloads
+def run_make_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[RecordingStore, str]:
+    """MakeDownloads over what PackageHls published (ffmpeg's remux replaced by files of its names), with
+    a course record that allows downloads and an earlier, renamed download to prune."""
+    st = stack()
+    store = RecordingStore()
+    services = services_for(st, "MakeDownloadsFunction", store, tmp_path)
+    publish = services.settings.publish_bucket
+    source = SourceRef(services.settings.ingest_bucket, "courses/c1/videos/intro.mp4", "v1", "e", 10, "0A")
+    asset = parse_key(source.key)
+    hls = asset.publish_prefix + layout.hls_dir(asset.asset_id) + "/"
+    for rendition in ("720p", "audio/0"):
+        store.objects[(publish, f"{hls}{rendition}/index.m3u8")] = b"#EXTM3U\n#EXTINF:6,\nseg-g-00000.ts\n"
+        store.objects[(publish, f"{hls}{rendition}/seg-g-00000.ts")] = b"ts"
+    stale = asset.publish_prefix + layout.download_file(asset.asset_id, "old.mp4")
+    store.objects[(publish, stale)] = b"old"
+    catalog = services.catalog
+    catalog.record_uploaded("c1", asset.asset_id, asset.path, source, "exec")
+    catalog.put_course("c1", {"title": "T", "downloads": True, "sections": []}, source)
+
+    def remux(*args: Any, **kwargs: Any) -> Path:
+        out: Path = next(a for a in args if isinstance(a, Path) and a.suffix in (".mp4", ".m4a"))
+        out.write_bytes(b"mp4")
+        return out
+
+    monkeypatch.setattr(downloads_usecase, "timeline_start", lambda video, audio: 11.4)
+    monkeypatch.setattr(downloads_usecase, "remux_video", remux)
+    monkeypatch.setattr(downloads_usecase, "remux_audio", remux)
+    details: dict[str, Any] = {
+        "hls": {
+            "master": hls + "master.m3u8",
+            "durationS": 6.0,
+            "renditions": [
+                {"width": 1280, "height": 720, "averageBandwidth": 1, "playlist": f"{hls}720p/index.m3u8"}
+            ],
+            "audioTracks": [{"default": True, "playlist": f"{hls}audio/0/index.m3u8"}],
+        }
+    }
+    info = AssetInfo("c1", asset.asset_id, asset.path, asset.name, "video", 10)
+    package = Outputs([hls + "master.m3u8"], cast("Details", details))
+    made = downloads_usecase.make_downloads(source, info, package, services)
+    assert len(made.outputs) == 2 and (publish, stale) not in store.objects
+    return store, publish
+
+
+def test_every_request_of_make_downloads_is_granted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, _ = run_make_downloads(tmp_path, monkeypatch)
+    stmts = statements(stack(), "MakeDownloadsFunction")
+    assert {r.action for r in store.requests} == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+    }
+    for request in store.requests:
+        assert allowed(stmts, request), f"MakeDownloads needs {request} but its policy does not grant it"
+
+
+def test_make_downloads_reads_the_published_stream_and_writes_only_downloads() -> None:
+    st = stack()
+    stmts = statements(st, "MakeDownloadsFunction")
+    publish = f"arn:aws:s3:::{st.physical_name('PublishBucket')}"
+    ingest = f"arn:aws:s3:::{st.physical_name('IngestBucket')}"
+    downloads = "courses/c1/media/intro-1a2b3c4d/downloads/intro.mp4"
+    for action in ("s3:PutObject", "s3:DeleteObject"):
+        assert allowed(stmts, Request(action, f"{publish}/{downloads}"))
+        for key in (
+            "courses/c1/media/intro-1a2b3c4d/hls/master.m3u8",
+            "courses/c1/media/intro-1a2b3c4d/thumbs/poster-640.jpg",
+            "courses/c1/lessons/intro-1a2b3c4d.html",
+            "courses/c1/index.html",
+            "courses/c1/assets/player.js",
+            "courses/c1/images/downloads/x.webp",
+            "work/c1/intro-1a2b3c4d/g/hls/720p/x.ts",
+        ):
+            assert not allowed(stmts, Request(action, f"{publish}/{key}")), (action, key)
+    assert allowed(stmts, Request("s3:GetObject", f"{publish}/courses/c1/media/a-1/hls/720p/seg-g-00000.ts"))
+    assert not allowed(stmts, Request("s3:GetObject", f"{publish}/courses/c1/lessons/a.html"))
+    for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"):
+        assert not allowed(stmts, Request(action, f"{ingest}/courses/c1/videos/intro.mp4")), action
+    assert allowed(stmts, Request("s3:ListBucket", publish, "courses/c1/media/intro-1a2b3c4d/downloads/"))
+    for prefix in ("", "courses/", "courses/c1/media/intro-1a2b3c4d/hls/", "work/"):
+        assert not allowed(stmts, Request("s3:ListBucket", publish, prefix)), prefix
+    dynamo = [s for s in stmts if any(str(a).startswith("dynamodb:") for a in _listed(s["Action"]))]
+    assert [_listed(s["Action"]) for s in dynamo] == [["dynamodb:Query"]]

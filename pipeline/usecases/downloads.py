@@ -1,0 +1,280 @@
+"""MakeDownloads: the files a learner may keep (one MP4, one M4A), when ``course.yaml`` allows them.
+
+Downloads are off unless the manifest turns them on, for the course (``downloads: true`` at the top) or
+for one lesson (``downloads:`` on it, which wins over the course's). A video is downloadable when a lesson
+whose ``video:`` is that file allows it, or, when no lesson names it in ``video:``, when the course does:
+a video that lessons only link in their Markdown follows the course setting (the lesson flag speaks for
+the lesson's own ``video:``, and a Markdown link carries no flag).
+
+The state runs after PackageHls, on what it published (``media.downloads``: a remux, no re-encode), and
+writes only under ``media/<asset-id>/downloads/``: the whole folder goes when the video is deleted
+(``lifecycles``), and this state prunes it (PackageHls prunes ``hls/`` and ``thumbs/`` only) so that a file
+with downloads off, or renamed, leaves nothing behind. Objects are named after the uploaded file
+(``lecture.mp4`` for ``media/lecture.mov``) and served as attachments under that name.
+
+Lesson pages link the downloads from the catalog item's ``details.downloads`` (``download_links``), so a
+page shows them once RecordAsset has written them: after a publish that lists downloads, the pages that
+play the video are rendered again (``lifecycles``). Turning downloads on in the manifest affects the
+videos processed from then on (upload the video again to create its files); turning them off hides the
+links at once (the pages check the manifest too) and the files go at the video's next run or deletion.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shutil
+import tempfile
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from pipeline import layout
+from pipeline.catalog.details import AudioDownload, Details, DownloadDetails, VideoDownload
+from pipeline.catalog.model import AssetStatus, asset_sk
+from pipeline.keys import AssetKey, parse_key
+from pipeline.media.downloads import (
+    RungSize,
+    pick_rung,
+    playlist_segments,
+    remux_audio,
+    remux_video,
+    timeline_start,
+)
+from pipeline.publish import SHORT, attachment_disposition
+from pipeline.steps import Outputs
+from pipeline.text.links import DownloadLink
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from pipeline.catalog.model import SourceRef
+    from pipeline.services import Services
+    from pipeline.steps import AssetInfo
+
+_READ_THREADS = 16
+# Room a remux needs besides the segments themselves: the MP4 is about their size again, plus the M4A.
+_SPACE_FACTOR = 2.2
+_SPACE_MARGIN = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which published playlists the downloads are made from (publish keys)."""
+
+    video: str | None
+    width: int
+    height: int
+    audio: str | None
+    estimated_bytes: int
+
+
+def make_downloads(source: SourceRef, info: AssetInfo, package: Outputs, services: Services) -> Outputs:
+    """Publish (or remove) this video's downloads as the course record says; return what was written."""
+    asset = parse_key(source.key)
+    hls = package.details.get("hls") or {}
+    if info.kind not in ("video", "audio") or not package.outputs or hls.get("superseded"):
+        return Outputs([])  # PackageHls published nothing: a newer version owns the folder
+    items = services.catalog.course_items(asset.course_id)
+    if not _still_current(items, asset, source):
+        return Outputs([])  # a newer upload (or a deletion) claimed the asset after PackageHls
+    record = course_record(items)
+    bucket = services.settings.publish_bucket
+    prefix = asset.publish_prefix + layout.downloads_dir(asset.asset_id) + "/"
+    plan = _plan(hls, services) if downloads_wanted(record, asset.path) else None
+    if plan is None:
+        services.store.delete_keys(bucket, list(services.store.list_keys(bucket, prefix)))
+        return Outputs([])
+    free = shutil.disk_usage(services.settings.work_dir).free
+    if plan.estimated_bytes * _SPACE_FACTOR + _SPACE_MARGIN > free:
+        services.store.delete_keys(bucket, list(services.store.list_keys(bucket, prefix)))
+        return Outputs(
+            [],
+            Details(
+                warnings=[
+                    f"{asset.name}: no downloads: about {plan.estimated_bytes / 1e9:.1f} GB of video is more "
+                    "than one MakeDownloads run can remux; split the lecture into shorter files"
+                ]
+            ),
+        )
+    details, written = _publish(asset, plan, prefix, services)
+    services.store.delete_keys(
+        bucket, [k for k in services.store.list_keys(bucket, prefix) if k not in written]
+    )
+    return Outputs(written, Details(downloads=details))
+
+
+def _publish(
+    asset: AssetKey, plan: _Plan, prefix: str, services: Services
+) -> tuple[DownloadDetails, list[str]]:
+    bucket = services.settings.publish_bucket
+    stem = PurePosixPath(unicodedata.normalize("NFC", asset.name)).stem or "lecture"
+    details = DownloadDetails()
+    written: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="coursepipe-downloads-", dir=services.settings.work_dir) as tmp:
+        root = Path(tmp)
+        video = _fetch(services, plan.video, root / "video") if plan.video else None
+        audio = _fetch(services, plan.audio, root / "audio") if plan.audio else None
+        start = timeline_start(video[1] if video else None, audio[1] if audio else None)
+        out = root / "out"
+        out.mkdir()
+        files: list[tuple[str, Path]] = []
+        if video is not None:
+            mp4 = remux_video(video[0], audio[0] if audio else None, out / "download.mp4", start_s=start)
+            files.append((f"{stem}.mp4", mp4))
+        if audio is not None:
+            files.append((f"{stem}.m4a", remux_audio(audio[0], out / "download.m4a", start_s=start)))
+        for filename, path in files:
+            key = prefix + filename
+            services.store.put_file(
+                bucket, key, path, cache_control=SHORT, content_disposition=attachment_disposition(filename)
+            )
+            written.append(key)
+            size = path.stat().st_size
+            if filename.endswith(".mp4"):
+                details["mp4"] = VideoDownload(key=key, bytes=size, width=plan.width, height=plan.height)
+            else:
+                details["m4a"] = AudioDownload(key=key, bytes=size)
+    return details, written
+
+
+def _fetch(services: Services, playlist_key: str, folder: Path) -> tuple[Path, Path]:
+    """One published media playlist and its segments, side by side in ``folder``; returns the local
+    playlist and its first segment."""
+    bucket = services.settings.publish_bucket
+    text = services.store.get_bytes(bucket, playlist_key).decode("utf-8")
+    segments = playlist_segments(text, posixpath.basename(playlist_key))
+    base = posixpath.dirname(playlist_key) + "/"
+    folder.mkdir(parents=True)
+
+    def get(name: str) -> None:
+        services.store.download(bucket, base + name, folder / name)
+
+    with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
+        list(pool.map(get, segments))
+    local = folder / "index.m3u8"
+    local.write_text(text, encoding="utf-8")
+    return local, folder / segments[0]
+
+
+def _plan(hls: Mapping[str, Any], services: Services) -> _Plan | None:
+    renditions = [r for r in hls.get("renditions") or [] if isinstance(r, dict) and r.get("playlist")]
+    chosen = pick_rung([RungSize(r.get("width"), r.get("height")) for r in renditions])
+    rung = renditions[chosen] if chosen is not None else None
+    tracks = [t for t in hls.get("audioTracks") or [] if isinstance(t, dict) and t.get("playlist")]
+    track = next((t for t in tracks if t.get("default")), tracks[0] if tracks else None)
+    if rung is None and track is None:
+        return None
+    duration = float(hls.get("durationS") or 0)
+    audio_rate = services.settings.encode.audio_bitrate_k * 1000
+    rate = int(rung.get("averageBandwidth") or 0) if rung else audio_rate
+    return _Plan(
+        video=str(rung["playlist"]) if rung else None,
+        width=int(rung.get("width") or 0) if rung else 0,
+        height=int(rung.get("height") or 0) if rung else 0,
+        audio=str(track["playlist"]) if track else None,
+        estimated_bytes=int(duration * max(rate, audio_rate) / 8),
+    )
+
+
+def _still_current(items: list[dict[str, Any]], asset: AssetKey, source: SourceRef) -> bool:
+    item = next((i for i in items if i.get("SK") == asset_sk(asset.asset_id)), None)
+    if item is None:
+        return False
+    same_version = item.get("sourceVersion") == (source.version_id or "null")
+    return same_version and item.get("status") != AssetStatus.DELETED.value
+
+
+# --- what the manifest allows, and what a page links ----------------------------------------------------
+
+
+def course_record(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The course record among a course's catalog items (None without one, or once course.yaml is gone)."""
+    record = next((i for i in items if i.get("SK") == "COURSE"), None)
+    return None if record is None or record.get("status") == AssetStatus.DELETED.value else record
+
+
+def downloads_wanted(record: Mapping[str, Any] | None, video_path: str) -> bool:
+    """Whether the course record (BuildCourse's, from ``course.yaml``) lets learners download the video
+    or audio file at ``video_path``: the lessons whose ``video:`` is that file decide (any one allowing
+    it is enough), each by its own ``downloads:`` or else the course's; a file no lesson names in
+    ``video:`` follows the course's."""
+    if not record:
+        return False
+    course = record.get("downloads") is True
+    path = unicodedata.normalize("NFC", video_path)
+    showing = [lesson for lesson in _lessons(record) if _lesson_video(lesson) == path]
+    if not showing:
+        return course
+    return any(_allowed(lesson.get("downloads"), course) for lesson in showing)
+
+
+def _allowed(lesson: object, course: bool) -> bool:
+    return course if lesson is None else lesson is True
+
+
+def download_links(
+    path: str, record: Mapping[str, Any] | None, item: Mapping[str, Any], href: Callable[[str], str]
+) -> tuple[DownloadLink, ...]:
+    """The download links a lesson page shows for the video at ``path``: the files its catalog ``item``
+    lists, while they are published (the item is DELETED before UnpublishAsset removes them and renders
+    the pages again) and the manifest still allows them. ``href`` turns a publish key (of a folder) into
+    a URL relative to the page."""
+    found = (item.get("details") or {}).get("downloads")
+    if not isinstance(found, dict) or item.get("status") == AssetStatus.DELETED.value:
+        return ()
+    if not downloads_wanted(record, path):
+        return ()
+    links = []
+    mp4, m4a = found.get("mp4"), found.get("m4a")
+    if isinstance(mp4, dict) and mp4.get("key"):
+        side = min(int(mp4.get("width") or 0), int(mp4.get("height") or 0))
+        quality = f"{side}p, " if side > 0 else ""
+        size = size_label(int(mp4.get("bytes") or 0))
+        links.append(DownloadLink(f"Video (MP4, {quality}{size})", _file_href(str(mp4["key"]), href)))
+    if isinstance(m4a, dict) and m4a.get("key"):
+        size = size_label(int(m4a.get("bytes") or 0))
+        links.append(DownloadLink(f"Audio (M4A, {size})", _file_href(str(m4a["key"]), href)))
+    return tuple(links)
+
+
+def size_label(size: int) -> str:
+    """Decimal units, as browsers' download bars and file managers show them: ``12.3 MB``."""
+    if size >= 1_000_000_000:
+        return f"{size / 1e9:.1f} GB"
+    if size >= 100_000:
+        return f"{size / 1e6:.1f} MB"
+    return f"{max(1, round(size / 1e3))} KB"
+
+
+def links_may_change(video: AssetKey, services: Services) -> bool:
+    """After RecordAsset: whether the pages that play ``video`` may need other download links than they
+    have, because its item lists downloads now (new files, new sizes) or the course allows them (an
+    earlier version's links go when this one has none: an audio lecture now, or one too long)."""
+    items = services.catalog.course_items(video.course_id)
+    item = next((i for i in items if i.get("SK") == asset_sk(video.asset_id)), None) or {}
+    if (item.get("details") or {}).get("downloads"):
+        return True
+    return downloads_wanted(course_record(items), video.path)
+
+
+def _file_href(key: str, href: Callable[[str], str]) -> str:
+    """The file's URL from the page: its folder's, then its own name percent-encoded (it is the uploaded
+    file's name: spaces, accents, ``#`` and ``?`` must not end the path)."""
+    folder, _, filename = key.rpartition("/")
+    return f"{href(folder)}/{quote(filename, safe='')}"
+
+
+def _lessons(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [lesson for s in record.get("sections") or [] for lesson in s.get("lessons") or []]
+
+
+def _lesson_video(lesson: Mapping[str, Any]) -> str | None:
+    """The course path of a lesson's ``video:`` (the record keeps it relative to the lesson file)."""
+    link, path = lesson.get("videoLink"), lesson.get("path") or lesson.get("file")
+    if not link or not path:
+        return None
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(str(path)), str(link)))
+    return unicodedata.normalize("NFC", joined)
