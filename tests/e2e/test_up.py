@@ -119,6 +119,8 @@ def test_upload_then_aws_cli_then_delete_then_ctrl_c(stack: dict[str, Any], tmp_
         "lessons/01-welcome.md": "SUCCEEDED",
         "lessons/02-encoding.md": "SUCCEEDED",
         "lessons/03-publishing.md": "SUCCEEDED",
+        "media/welcome.en.vtt": "SUCCEEDED",
+        "media/welcome.fr.srt": "SUCCEEDED",
         "media/welcome.mp4": "SUCCEEDED",
     }
     status, course = get(f"{api}/catalog/courses/{SAMPLE_COURSE_ID}")
