@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.errors import CaptionError
+from pipeline.media.languages import known_name
 
 MAX_CAPTION_BYTES = 5_000_000
 MAX_CUES = 50_000
@@ -59,14 +60,6 @@ _ISO_639_2 = dict(pair.split(":") for pair in _ISO_639_2_CODES.split())
 # Container tags that say "no particular language": not worth a LANGUAGE attribute.
 _NO_LANGUAGE = frozenset({"und", "mul", "zxx", "mis", "qaa"})
 # What a player's menu shows for a track with no title: each language's name in that language.
-_LANGUAGE_NAMES = {
-    "en": "English", "fr": "Français", "de": "Deutsch", "es": "Español", "it": "Italiano",
-    "pt": "Português", "nl": "Nederlands", "ja": "日本語", "zh": "中文", "ko": "한국어", "ru": "Русский",
-    "ar": "العربية", "hi": "हिन्दी", "pl": "Polski", "tr": "Türkçe", "sv": "Svenska", "uk": "Українська",
-    "da": "Dansk", "fi": "Suomi", "no": "Norsk", "nb": "Norsk bokmål", "cs": "Čeština", "el": "Ελληνικά",
-    "he": "עברית", "hu": "Magyar", "ro": "Română", "ca": "Català", "vi": "Tiếng Việt", "th": "ไทย",
-    "id": "Bahasa Indonesia", "fa": "فارسی",
-}  # fmt: skip
 _TIMESTAMP = r"(?:(\d{1,3}):)?([0-5]?\d):([0-5]\d)[,.](\d{1,3})"
 _TIMING = re.compile(rf"^\s*{_TIMESTAMP}\s*-->\s*{_TIMESTAMP}(.*)$")
 _TAG = re.compile(r"<(/?)([^>\s./]*)([^>]*)>")
@@ -151,9 +144,7 @@ def stream_language(tag: object) -> str | None:
 
 def language_name(tag: str | None) -> str | None:
     """The language's own name for a BCP-47 tag (``pt-BR`` → Português), when this module knows it."""
-    if not tag:
-        return None
-    return _LANGUAGE_NAMES.get(tag.split("-", 1)[0].lower())
+    return known_name(tag) if tag else None
 
 
 def decode_text(data: bytes, name: str) -> tuple[str, str, list[str]]:

@@ -17,6 +17,11 @@ _NAMES = {
 }  # fmt: skip
 
 
+def known_name(tag: str) -> str | None:
+    """The primary language's own name, or None when this table does not know it (the one table)."""
+    return _NAMES.get(tag.partition("-")[0].lower())
+
+
 def language_name(tag: str) -> str:
     """``fr`` → ``Français``; ``pt-BR`` → ``Português (BR)``; ``zh-Hant`` → ``中文 (Hant)``."""
     primary, _, rest = tag.partition("-")
