@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pipeline import layout
+from pipeline.catalog.caption_bindings import bindings_of_video
 from pipeline.catalog.model import AssetStatus
 from pipeline.catalog.query import CourseEntry, CourseItems, cover_path
 from pipeline.keys import INGEST_PREFIX, asset_id_for
@@ -204,15 +205,19 @@ def _video_view(
         "status": _lesson_status(item),
         "master": url_path((item or {}).get("outputs", [None])[0]) if published else None,
         "posters": _url_paths(details.get("posters")) if published else [],
-        "captions": _captions_of(video_path, details, by_id) if published else [],
+        "captions": _captions_of(record, video_path, details, by_id) if published else [],
     }
 
 
 def _captions_of(
-    video_path: str, details: Mapping[str, Any], by_id: Mapping[str, dict[str, Any]]
+    record: Mapping[str, Any],
+    video_path: str,
+    details: Mapping[str, Any],
+    by_id: Mapping[str, dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """The caption languages a published video plays: its own subtitle streams, then the caption files
-    published for it (those attach after the video's own item was written, so they are looked up)."""
+    published for it, by name or by course.yaml's ``captions:`` (those attach after the video's own
+    item was written, and a manifest may bind them later still, so they are looked up)."""
     found: list[dict[str, Any]] = []
     hls = details.get("hls") or {}
     master = hls.get("master")
@@ -221,13 +226,10 @@ def _captions_of(
         if folder.startswith("embedded-") and master:
             vtt = posixpath.join(posixpath.dirname(str(master)), "subs", folder, "track.vtt")
             found.append(_caption(sub.get("language"), sub.get("name"), url_path(vtt), "embedded"))
-    for item in sorted(by_id.values(), key=lambda i: str(i.get("path"))):
-        caption = (item.get("details") or {}).get("caption") or {}
-        if item.get("kind") != "caption" or not _published(item) or caption.get("chapters"):
-            continue
-        if video_path in (caption.get("videos") or []):
-            entry = url_path((item.get("outputs") or [None])[0])
-            found.append(_caption(caption.get("language"), caption.get("label"), entry, "file"))
+    captions = {str(i.get("path")): i for i in by_id.values() if i.get("kind") == "caption" and _published(i)}
+    for binding in bindings_of_video(video_path, record, captions):
+        entry = url_path((captions[binding.caption].get("outputs") or [None])[0])
+        found.append(_caption(binding.language, binding.name(), entry, "file"))
     return found
 
 

@@ -319,3 +319,52 @@ def to_webvtt(cues: list[Cue]) -> str:
         timing = f"{_stamp(cue.start_ms)} --> {_stamp(cue.end_ms)}"
         blocks.append(f"{timing} {cue.settings}".rstrip() + "\n" + cue.text)
     return "\n\n".join(blocks) + "\n"
+
+
+_FLAGS = ("forced", "sdh", "cc")
+
+
+@dataclass(frozen=True)
+class CaptionName:
+    """What a caption file's name says: its video's stem, language, and the flags players know."""
+
+    stem: str
+    language: str
+    forced: bool = False
+    sdh: bool = False
+    chapters: bool = False
+    """``lecture.chapters.vtt``: titled points of the video, not a language (no HLS rendition)."""
+
+
+def caption_name(path: str) -> CaptionName | None:
+    """``media/lecture.en.srt``, ``media/lecture.en.forced.srt``, ``media/lecture.pt-BR.sdh.vtt``.
+
+    ``forced`` (only the foreign or on-screen text, shown even with captions off) and ``sdh``/``cc``
+    (for viewers who cannot hear: sounds described) are the suffixes media servers (Plex, Jellyfin)
+    read; None when the name has no language part at all. Raises CaptionError for a language part that
+    is not a BCP-47 tag."""
+    base, ext = posixpath.splitext(path)
+    head, dot, last = base.rpartition(".")
+    if dot and head and last.lower() == "chapters" and ext.lower() == ".vtt":
+        return CaptionName(head, "", chapters=True)
+    flags: set[str] = set()
+    while True:
+        head, dot, last = base.rpartition(".")
+        if dot and last.lower() in _FLAGS and head:
+            flags.add(last.lower())
+            base = head
+        else:
+            break
+    sidecar = sidecar_of(base + ext)
+    if sidecar is None:
+        return None
+    return CaptionName(
+        sidecar.stem, sidecar.language, forced="forced" in flags, sdh=bool(flags & {"sdh", "cc"})
+    )
+
+
+def lenient_name(path: str) -> CaptionName | None:
+    try:
+        return caption_name(path)
+    except CaptionError:
+        return None

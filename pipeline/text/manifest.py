@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from pipeline.errors import ManifestError
+from pipeline.errors import CaptionError, ManifestError
+from pipeline.media.captions import caption_name, language_tag
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -31,9 +32,35 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _TOP_KEYS = ("id", "title", "lang", "description", "cover", "sections", "downloads")
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 _SECTION_KEYS = ("title", "lessons")
-_LESSON_KEYS = ("id", "file", "title", "video", "downloads")
+_LESSON_KEYS = ("id", "file", "title", "video", "downloads", "captions")
+_CAPTION_KEYS = ("file", "language", "label", "kind")
+_CAPTION_KINDS = ("captions", "subtitles")
+_CAPTION_SUFFIXES = (".srt", ".vtt")
+MAX_LABEL_CHARS = 64
 
 _Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class CaptionRef:
+    """One entry of a lesson's ``captions:``: a caption file of the lesson's video, whatever its name.
+
+    The manifest's word wins over the file's name: a file listed here attaches to this video only, in
+    this language, under this label (None: the language's own name), as this kind (None: captions when
+    it is the soundtrack's language, else subtitles, as for a file named ``lecture.en.srt``)."""
+
+    file: str
+    language: str
+    label: str | None = None
+    kind: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"file": self.file, "language": self.language}
+        if self.label is not None:
+            out["label"] = self.label
+        if self.kind is not None:
+            out["kind"] = self.kind
+        return out
 
 
 @dataclass(frozen=True)
@@ -44,6 +71,7 @@ class LessonRef:
     video: str | None = None
     downloads: bool | None = None
     """The lesson's own ``downloads:``; None: the course's setting applies."""
+    captions: tuple[CaptionRef, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         # Absent optional fields are left out rather than stored as null: DynamoDB and JSON consumers
@@ -55,6 +83,8 @@ class LessonRef:
             out["video"] = self.video
         if self.downloads is not None:
             out["downloads"] = self.downloads
+        if self.captions:
+            out["captions"] = [caption.to_dict() for caption in self.captions]
         return out
 
 
@@ -103,6 +133,7 @@ class CourseManifest:
         files: list[str] = [self.cover] if self.cover else []
         for lesson in self.lessons():
             files += [lesson.file] + ([lesson.video] if lesson.video else [])
+            files += [caption.file for caption in lesson.captions]
         return files
 
     def lessons(self) -> list[LessonRef]:
@@ -240,7 +271,90 @@ def _lesson(
     downloads = doc.flag(
         lesson.get("downloads"), (*path, "downloads"), f"the `downloads` of lesson {lesson_id!r}"
     )
-    return LessonRef(id=lesson_id, file=file, title=title, video=video, downloads=downloads)
+    captions = _captions(doc, lesson.get("captions"), (*path, "captions"), lesson_id, video)
+    return LessonRef(
+        id=lesson_id, file=file, title=title, video=video, downloads=downloads, captions=captions
+    )
+
+
+def _captions(
+    doc: _Doc, raw: object, path: _Path, lesson_id: str, video: str | None
+) -> tuple[CaptionRef, ...]:
+    """A lesson's ``captions:`` list, each entry ``file`` + ``language`` (or a file named like
+    ``lecture.en.srt``, whose name says it), optional ``label`` and ``kind``."""
+    if raw is None:
+        return ()
+    if video is None:
+        raise ManifestError(
+            f"course.yaml{doc.at(path)}: lesson {lesson_id!r} lists `captions` but has no `video`; "
+            "captions belong to the lesson's video (add `video: media/lecture.mp4`)."
+        )
+    if not isinstance(raw, list) or not raw:
+        raise ManifestError(
+            f"course.yaml{doc.at(path)}: `captions` of lesson {lesson_id!r} must be a list, e.g.\n"
+            "    captions:\n      - file: media/lecture-english.srt\n        language: en"
+        )
+    found: list[CaptionRef] = []
+    for index, entry in enumerate(raw):
+        c_path: _Path = (*path, index)
+        where = f"caption {index + 1} of lesson {lesson_id!r}"
+        caption = doc.mapping(entry, c_path, where, _CAPTION_KEYS)
+        file = doc.relative_path(caption.get("file"), (*c_path, "file"), f"the `file` of {where}")
+        if not file.lower().endswith(_CAPTION_SUFFIXES):
+            raise ManifestError(
+                f"course.yaml{doc.at((*c_path, 'file'))}: {where} is {file!r}; a caption file is "
+                "SubRip (.srt) or WebVTT (.vtt)."
+            )
+        if any(c.file == file for c in found):
+            raise ManifestError(
+                f"course.yaml{doc.at((*c_path, 'file'))}: lesson {lesson_id!r} lists {file!r} twice; "
+                "list each caption file once."
+            )
+        language = _caption_language(doc, caption.get("language"), (*c_path, "language"), file, where)
+        label = None
+        if caption.get("label") is not None:
+            label = doc.text(caption["label"], (*c_path, "label"), f"the `label` of {where}")
+            if len(label) > MAX_LABEL_CHARS:
+                raise ManifestError(
+                    f"course.yaml{doc.at((*c_path, 'label'))}: the `label` of {where} is {len(label)} "
+                    f"characters; players show it in a menu: keep it under {MAX_LABEL_CHARS}."
+                )
+        kind = caption.get("kind")
+        if kind is not None and kind not in _CAPTION_KINDS:
+            raise ManifestError(
+                f"course.yaml{doc.at((*c_path, 'kind'))}: the `kind` of {where} is {kind!r}; write "
+                "`captions` (the dialogue and sounds, for viewers who cannot hear) or `subtitles` "
+                "(a translation of the dialogue)."
+            )
+        found.append(CaptionRef(file=file, language=language, label=label, kind=kind))
+    return tuple(found)
+
+
+def _caption_language(doc: _Doc, value: object, path: _Path, file: str, where: str) -> str:
+    """``language:`` as a canonical BCP-47 tag; absent, the one the file's name carries."""
+    if value is None:
+        try:
+            named = caption_name(file)
+        except CaptionError:
+            named = None
+        if named is None or named.chapters:
+            raise ManifestError(
+                f"course.yaml{doc.at(path[:-1])}: {where} needs a `language` (e.g. language: en or "
+                "pt-BR): its file name does not say it."
+            )
+        return named.language
+    if not isinstance(value, str):
+        raise ManifestError(
+            f"course.yaml{doc.at(path)}: the `language` of {where} is {value!r}; write a language tag "
+            'such as en, pt-BR or zh-Hant (in quotes for "no", Norwegian).'
+        )
+    try:
+        return language_tag(value.strip(), file)
+    except CaptionError as exc:
+        raise ManifestError(
+            f"course.yaml{doc.at(path)}: the `language` of {where} is {value!r}, not a language tag; "
+            "write one such as en, fr, pt-BR or zh-Hant."
+        ) from exc
 
 
 def _lang(doc: _Doc, value: object) -> str:

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline import layout
+from pipeline.catalog.caption_bindings import bindings_of_video
 from pipeline.errors import CaptionError
 from pipeline.keys import asset_id_for
-from pipeline.media.captions import parse_captions
-from pipeline.media.languages import language_name
+from pipeline.media.captions import lenient_name, parse_captions
 from pipeline.text.links import CaptionTrack, Chapter, TranscriptCue
 from pipeline.usecases.embedded_subtitles import TRACK_VTT
-from pipeline.usecases.subtitle_renditions import EMBEDDED_PREFIX, lenient_name
+from pipeline.usecases.subtitle_renditions import EMBEDDED_PREFIX
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
 _TAG = re.compile(r"<[^>]*>")
 
@@ -48,34 +48,29 @@ def video_captions(
     assets: dict[str, dict[str, Any]],
     rel: Callable[[str], str],
     read: Callable[[str], bytes | None] | None,
+    record: Mapping[str, Any] | None = None,
 ) -> VideoCaptions:
     """``rel`` turns a course-relative published path into a URL from the page; ``read`` reads a
-    course-relative published file (None: no transcript)."""
+    course-relative published file (None: no transcript); ``record`` is the course record, whose
+    lessons' ``captions:`` bind files to videos whatever their names."""
     stem = posixpath.splitext(video_path)[0]
     chapters_path: str | None = None
     video = assets.get(video_path) or {}
     details = video.get("details") or {}
     audio_language = _audio_language(details)
     found: list[tuple[str, CaptionTrack]] = []
+    for binding in bindings_of_video(video_path, record, files):
+        item = assets.get(binding.caption) or {}
+        if item.get("status") in ("FAILED", "DELETED"):
+            continue
+        published = layout.caption_vtt(asset_id_for(binding.caption))
+        kind = binding.kind_for(audio_language)
+        found.append((published, CaptionTrack(binding.language, binding.name(), rel(published), kind)))
     for path in sorted(files):
-        if not path.startswith(stem + "."):
-            continue
-        name = lenient_name(path)
+        name = lenient_name(path) if path.startswith(stem + ".") else None
         item = assets.get(path) or {}
-        if name is None or name.stem != stem or item.get("status") in ("FAILED", "DELETED"):
-            continue
-        if name.chapters:
+        if name and name.chapters and name.stem == stem and item.get("status") not in ("FAILED", "DELETED"):
             chapters_path = path
-            continue
-        same = audio_language is not None and _primary(audio_language) == _primary(name.language)
-        label = language_name(name.language) + (" (SDH)" if name.sdh else "")
-        track = CaptionTrack(
-            language=name.language,
-            label=label,
-            src=rel(layout.caption_vtt(asset_id_for(path))),
-            kind="captions" if name.sdh or same else "subtitles",
-        )
-        found.append((layout.caption_vtt(asset_id_for(path)), track))
     aid = asset_id_for(video_path)
     for sub in (details.get("hls") or {}).get("subtitles") or []:
         folder = str(sub.get("folder") or "")
@@ -84,9 +79,9 @@ def video_captions(
         language = str(sub.get("language") or "und")
         same = audio_language is not None and _primary(audio_language) == _primary(language)
         published = f"{layout.subtitles_dir(aid)}/{folder}/{TRACK_VTT}"
-        kind: Literal["captions", "subtitles"] = "captions" if same else "subtitles"
+        embedded: Literal["captions", "subtitles"] = "captions" if same else "subtitles"
         label = str(sub.get("name") or language)
-        found.append((published, CaptionTrack(language, label, rel(published), kind)))
+        found.append((published, CaptionTrack(language, label, rel(published), embedded)))
     chapters: tuple[Chapter, ...] = ()
     chapters_src = None
     if chapters_path is not None and read is not None:

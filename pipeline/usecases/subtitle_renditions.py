@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline import layout
+from pipeline.catalog.caption_bindings import Binding, bindings_of_video, listed_captions
 from pipeline.errors import CaptionError
-from pipeline.keys import parse_key
-from pipeline.kinds import is_kind
-from pipeline.media.captions import parse_captions, sidecar_of
-from pipeline.media.languages import language_name
+from pipeline.keys import AssetKey
+from pipeline.media.captions import parse_captions
 from pipeline.media.subtitles import (
     SUBS_DIR,
     SubtitleSpec,
@@ -29,78 +28,41 @@ from pipeline.media.subtitles import (
 )
 from pipeline.media.ts import first_pts
 from pipeline.publish import SHORT
+from pipeline.usecases.downloads import course_record
 
 if TYPE_CHECKING:
-    from pipeline.keys import AssetKey
     from pipeline.services import Services
 
 EMBEDDED_PREFIX = "embedded-"
-_FLAGS = ("forced", "sdh", "cc")
 _PTS_PROBE_BYTES = 188 * 200
 _ATTACH_ROUNDS = 5
 
 
 @dataclass(frozen=True)
-class CaptionName:
-    """What a caption file's name says: its video's stem, language, and the flags players know."""
-
-    stem: str
-    language: str
-    forced: bool = False
-    sdh: bool = False
-    chapters: bool = False
-    """``lecture.chapters.vtt``: titled points of the video, not a language (no HLS rendition)."""
-
-
-def caption_name(path: str) -> CaptionName | None:
-    """``media/lecture.en.srt``, ``media/lecture.en.forced.srt``, ``media/lecture.pt-BR.sdh.vtt``.
-
-    ``forced`` (only the foreign or on-screen text, shown even with captions off) and ``sdh``/``cc``
-    (for viewers who cannot hear: sounds described) are the suffixes media servers (Plex, Jellyfin)
-    read; None when the name has no language part at all. Raises CaptionError for a language part that
-    is not a BCP-47 tag."""
-    base, ext = posixpath.splitext(path)
-    head, dot, last = base.rpartition(".")
-    if dot and head and last.lower() == "chapters" and ext.lower() == ".vtt":
-        return CaptionName(head, "", chapters=True)
-    flags: set[str] = set()
-    while True:
-        head, dot, last = base.rpartition(".")
-        if dot and last.lower() in _FLAGS and head:
-            flags.add(last.lower())
-            base = head
-        else:
-            break
-    sidecar = sidecar_of(base + ext)
-    if sidecar is None:
-        return None
-    return CaptionName(
-        sidecar.stem, sidecar.language, forced="forced" in flags, sdh=bool(flags & {"sdh", "cc"})
-    )
-
-
-@dataclass(frozen=True)
 class _Sidecar:
     asset: AssetKey
-    name: CaptionName
+    binding: Binding
 
 
 def sidecars_of(video: AssetKey, services: Services) -> list[_Sidecar]:
-    """The caption files uploaded for ``video`` whose WebVTT is published, by language then name."""
+    """The caption files of ``video`` (by name, or course.yaml's ``captions:``) whose WebVTT is published,
+    by language then name."""
     stem = posixpath.splitext(video.path)[0]
-    prefix = f"courses/{video.course_id}/{stem}."
+    course = f"courses/{video.course_id}/"
     bucket = services.settings.publish_bucket
+    record = course_record(services.catalog.course_items(video.course_id))
+    named = [
+        k[len(course) :]
+        for k in services.store.list_keys(services.settings.ingest_bucket, course + stem + ".")
+    ]
+    # A listed file's published WebVTT says it is there (its deletion removes it): no listing needed.
+    candidates = named + [b.caption for b in listed_captions(record) if b.video == video.path]
     found = []
-    for key in services.store.list_keys(services.settings.ingest_bucket, prefix):
-        if not is_kind(key, "caption"):
-            continue
-        caption = parse_key(key)
-        name = lenient_name(caption.path)
-        if name is None or name.stem != stem or name.chapters:
-            continue
+    for binding in bindings_of_video(video.path, record, candidates):
+        caption = AssetKey(course_id=video.course_id, path=binding.caption)
         if services.store.head(bucket, caption.publish_prefix + layout.caption_vtt(caption.asset_id)):
-            found.append(_Sidecar(caption, name))
-    return sorted(found, key=lambda s: (s.name.language, s.asset.path))
+            found.append(_Sidecar(caption, binding))
+    return found
 
 
 def attach_captions(
@@ -137,7 +99,7 @@ def attach_captions(
         ):
             continue
         _prune_renditions(video, specs, services)
-        if [s.asset.path for s in sidecars_of(video, services)] == [s.asset.path for s in sidecars]:
+        if sidecars_of(video, services) == sidecars:
             return specs
     raise CaptionError(
         f"{video.path}: its captions kept changing while being attached; upload one caption file again"
@@ -166,16 +128,14 @@ def subtitle_files(
         folder = f"{SUBS_DIR}/{caption.asset_id}/"
         files[hls + folder + "index.m3u8"] = rendition.playlist.encode()
         files.update({hls + folder + n: body.encode() for n, body in rendition.segments.items()})
-        same_language = audio_language is not None and _primary(audio_language) == _primary(
-            sidecar.name.language
-        )
+        binding = sidecar.binding
         specs.append(
             SubtitleSpec(
                 folder=caption.asset_id,
-                language=sidecar.name.language,
-                name=language_name(sidecar.name.language) + (" (SDH)" if sidecar.name.sdh else ""),
-                kind="captions" if sidecar.name.sdh or same_language else "subtitles",
-                forced=sidecar.name.forced,
+                language=binding.language,
+                name=binding.name(),
+                kind=binding.kind_for(audio_language),
+                forced=binding.forced,
             )
         )
     return embedded + specs, files
@@ -213,14 +173,3 @@ def _default_audio_language(master: str) -> str | None:
             if attrs.get("DEFAULT") == "YES" and attrs.get("LANGUAGE"):
                 return attrs["LANGUAGE"]
     return None
-
-
-def _primary(tag: str) -> str:
-    return tag.split("-", 1)[0].lower()
-
-
-def lenient_name(path: str) -> CaptionName | None:
-    try:
-        return caption_name(path)
-    except CaptionError:
-        return None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from pipeline import layout
+from pipeline.catalog.caption_bindings import listed_captions
 from pipeline.catalog.details import CourseDetails, Details, LessonDetails
 from pipeline.errors import LessonError, ManifestError, PipelineError
 from pipeline.keys import AssetKey, asset_id_for, parse_key
@@ -40,6 +41,7 @@ from pipeline.text.page import (
 )
 from pipeline.usecases.caption_tracks import video_captions
 from pipeline.usecases.downloads import download_links
+from pipeline.usecases.subtitle_renditions import attach_captions
 
 if TYPE_CHECKING:
     from pipeline.catalog.model import SourceRef
@@ -150,7 +152,9 @@ def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DI
             elif named == "video":
                 vtt = rel(layout.sprite_vtt(aid))
             kind: TargetKind = "video" if named == "video" else "audio"
-            captions = video_captions(path, course.files, course.assets, rel, course.read_published)
+            captions = video_captions(
+                path, course.files, course.assets, rel, course.read_published, course.record
+            )
             return Target(
                 kind,
                 path,
@@ -398,6 +402,8 @@ def build_course(source: SourceRef, services: Services) -> Outputs:
                 lesson["videoLink"] = posixpath.relpath(
                     course_path(str(lesson["video"])), posixpath.dirname(lesson["path"]) or "."
                 )
+            for caption in lesson.get("captions") or []:
+                caption["path"] = course_path(str(caption["file"]))
     if manifest.cover:
         record["coverPath"] = course_path(manifest.cover)
 
@@ -417,7 +423,8 @@ def build_course(source: SourceRef, services: Services) -> Outputs:
     written = services.catalog.put_course(asset.course_id, record, source)
     if not written:
         return Outputs([], Details(course=CourseDetails(superseded=True)))
-    course.record = {**record, "courseId": asset.course_id}
+    previous, course.record = course.record, {**record, "courseId": asset.course_id}
+    warnings += _attach_listed_captions(asset.course_id, previous, course.record, services)
 
     # Every uploaded lesson's navigation changed: render them all again.
     refs = [r for r in course.lesson_refs() if r["path"] in course.files]
@@ -428,6 +435,22 @@ def build_course(source: SourceRef, services: Services) -> Outputs:
         title=manifest.title, lessons=len(manifest.lesson_ids()), pagesRendered=len(pages), pending=pending
     )
     return Outputs([index], Details(course=course_details, warnings=warnings))
+
+
+def _attach_listed_captions(
+    course_id: str, before: dict[str, Any] | None, after: dict[str, Any], services: Services
+) -> list[str]:
+    """The videos whose ``captions:`` the manifest changed get the renditions it lists now (their
+    published masters are edited; a video not published yet attaches when it is). A video that cannot
+    take them is a warning of the course: its own run reports the video's problem."""
+    old, new = set(listed_captions(before)), set(listed_captions(after))
+    warnings = []
+    for video in sorted({b.video for b in old ^ new}):
+        try:
+            attach_captions(AssetKey(course_id=course_id, path=video), services)
+        except PipelineError as exc:
+            warnings.append(f"captions of {video}: {exc}")
+    return warnings
 
 
 def _rerender(
@@ -481,7 +504,12 @@ def refresh_siblings(asset: AssetKey, services: Services) -> list[str]:
 
 
 def refresh_all_lessons(asset: AssetKey, services: Services) -> list[str]:
-    """A deleted manifest leaves every lesson's navigation: they become standalone pages."""
+    """A deleted manifest leaves every lesson's navigation: they become standalone pages, and the videos
+    it listed captions for lose those renditions (its record is kept, marked DELETED)."""
+    items = services.catalog.course_items(asset.course_id)
+    record = next((i for i in items if i.get("SK") == "COURSE"), None)
+    if record is not None and record.get("status") == "DELETED":
+        _attach_listed_captions(asset.course_id, record, {}, services)
     return _refresh(asset, services, lambda course, listed, uploaded: list(uploaded))
 
 

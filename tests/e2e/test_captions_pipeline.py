@@ -173,3 +173,48 @@ def test_captions_before_and_after_the_video(runtime: LocalRuntime, tmp_path: Pa
     assert not [k for k in published(runtime, f"courses/{COURSE}/") if en_id in k]
     page = lesson_page(runtime)
     assert 'srclang="en"' not in page and 'srclang="fr"' in page
+
+
+def test_captions_course_yaml_lists_under_any_name(runtime: LocalRuntime, tmp_path: Path) -> None:
+    """A tool's file name (spaces, accents, no language) bound by course.yaml, all uploaded at once: the
+    runs land in whatever order they settle, and the master, page and catalog say the manifest's words."""
+    course = "captions-listed-e2e"
+    clip = make_lecture_clip(tmp_path / "talk.mp4", seconds=8, width=320, height=180)
+    caption = "media/subs/Español (auto).srt"
+    manifest = f"""id: {course}
+title: Listed captions
+sections:
+  - title: One
+    lessons:
+      - id: talk
+        file: lessons/talk.md
+        video: media/talk.mp4
+        captions:
+          - {{file: "{caption}", language: es-419, label: Español (automático), kind: subtitles}}
+"""
+    runtime.upload(f"courses/{course}/media/talk.mp4", clip)
+    runtime.upload(f"courses/{course}/{caption}", FRENCH_SRT.replace("Bonjour à tous".encode(), b"Hola"))
+    runtime.upload(f"courses/{course}/lessons/talk.md", b"# Talk\n\nWatch it.\n")
+    runtime.upload(f"courses/{course}/course.yaml", manifest.encode())
+    assert {e["status"] for e in settle(runtime)} == {"SUCCEEDED"}
+
+    s3 = runtime.client("s3")
+    video_id = asset_id_for("media/talk.mp4")
+    key = f"courses/{course}/media/{video_id}/hls/master.m3u8"
+    playlist = m3u8.loads(s3.get_object(Bucket=runtime.publish_bucket, Key=key)["Body"].read().decode())
+    subs = [(m.language, m.name, m.characteristics) for m in playlist.media if m.type == "SUBTITLES"]
+    assert subs == [("es-419", "Español (automático)", None)]
+    assert all(p.stream_info.subtitles == "subs" for p in playlist.playlists)
+    page_key = f"courses/{course}/lessons/{asset_id_for('lessons/talk.md')}.html"
+    page = s3.get_object(Bucket=runtime.publish_bucket, Key=page_key)["Body"].read().decode()
+    assert 'kind="subtitles" srclang="es-419" label="Español (automático)"' in page and "Hola" in page
+    catalog = DynamoCatalog(runtime.client("dynamodb"), runtime.catalog_table)
+    record = next(i for i in catalog.course_items(course) if i["SK"] == "COURSE")
+    assert record["sections"][0]["lessons"][0]["captions"][0]["path"] == caption
+
+    s3.delete_object(Bucket=runtime.ingest_bucket, Key=f"courses/{course}/{caption}")
+    settle(runtime)
+    playlist = m3u8.loads(s3.get_object(Bucket=runtime.publish_bucket, Key=key)["Body"].read().decode())
+    assert [m for m in playlist.media if m.type == "SUBTITLES"] == []
+    page = s3.get_object(Bucket=runtime.publish_bucket, Key=page_key)["Body"].read().decode()
+    assert "es-419" not in page

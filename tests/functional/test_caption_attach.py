@@ -10,10 +10,10 @@ import m3u8
 import pytest
 
 from pipeline import layout
-from pipeline.errors import CaptionError
 from pipeline.keys import parse_key
+from pipeline.media.captions import caption_name
 from pipeline.usecases import captions
-from pipeline.usecases.subtitle_renditions import attach_captions, caption_name
+from pipeline.usecases.subtitle_renditions import attach_captions
 from tests.functional.lecture import ASSET, HLS, INGEST, PUBLISH, publish
 
 if TYPE_CHECKING:
@@ -139,16 +139,26 @@ def test_an_edit_that_loses_to_a_newer_encodes_master_is_redone_on_it(
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("intro.srt", "named after its video and language"),
-        ("intro.english.srt", "not a language tag"),
+        (
+            "intro.srt",
+            "intro.srt is attached to no video: a caption file is named after its video and language",
+        ),
+        ("intro.english.srt", "'english' is not a language tag; name the file like lecture.en.srt"),
     ],
 )
-def test_a_caption_name_without_a_language_says_how_to_name_it(
+def test_a_caption_name_without_a_language_is_published_unattached_and_says_how_to_name_it(
     services: Services, store: FakeObjectStore, catalog: FakeCatalog, name: str, message: str
 ) -> None:
-    source, _ = upload_caption(store, catalog, name, ENGLISH)
-    with pytest.raises(CaptionError, match=message):
-        captions.render_captions(source, services)
+    """Not a failure: course.yaml may list the file later (with its language), and binds it then."""
+    publish(services, store, catalog, b"lecture v1")
+    source, aid = upload_caption(store, catalog, name, ENGLISH)
+    result = captions.render_captions(source, services)
+    caption = result.details["caption"]
+    assert (caption["attached"], caption["language"], caption["label"]) == ([], "und", "Not attached")
+    (warning,) = result.details["warnings"]
+    assert message in warning and "or list it" in warning and "course.yaml" in warning
+    assert store.data(PUBLISH, f"courses/c1/{layout.caption_vtt(aid)}") is not None
+    assert subtitle_languages(store) == []
 
 
 def test_caption_names_carry_forced_and_sdh() -> None:

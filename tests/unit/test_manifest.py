@@ -246,3 +246,81 @@ def test_cover_is_an_image_inside_the_course() -> None:
         parse_manifest(manifest(VALID.replace("sections:", "cover: lessons/intro.md\nsections:", 1)))
     with pytest.raises(ManifestError, match=r"'\.\.' would leave the course folder"):
         parse_manifest(manifest(VALID.replace("sections:", "cover: ../x/cover.jpg\nsections:", 1)))
+
+
+CAPTIONED = """\
+id: hls-101
+title: HLS 101
+sections:
+  - title: Basics
+    lessons:
+      - id: intro
+        file: lessons/intro.md
+        video: media/intro.mp4
+        captions:
+{captions}
+"""
+
+
+def captioned(captions: str) -> CourseManifest:
+    return parse_manifest(manifest(CAPTIONED.format(captions=captions)), expected_course_id="hls-101")
+
+
+def test_lesson_captions_name_any_file_with_its_language_label_and_kind() -> None:
+    course = captioned(
+        "          - {file: media/subs/English (auto).srt, language: en-gb, label: English (UK),\n"
+        "             kind: subtitles}\n"
+        "          - {file: media/intro.fr.vtt}\n"
+        "          - {file: media/intro.pt-BR.sdh.srt, label: Português}\n"
+    )
+    (lesson,) = course.lessons()
+    assert [c.to_dict() for c in lesson.captions] == [
+        {
+            "file": "media/subs/English (auto).srt",
+            "language": "en-GB",
+            "label": "English (UK)",
+            "kind": "subtitles",
+        },
+        {"file": "media/intro.fr.vtt", "language": "fr"},  # the name says the language
+        {"file": "media/intro.pt-BR.sdh.srt", "language": "pt-BR", "label": "Português"},
+    ]
+    assert "media/subs/English (auto).srt" in course.referenced_files()
+    assert json.loads(json.dumps(course.to_dict()))["sections"][0]["lessons"][0]["captions"][1] == {
+        "file": "media/intro.fr.vtt",
+        "language": "fr",
+    }
+
+
+@pytest.mark.parametrize(
+    ("captions", "message"),
+    [
+        ("          - {file: media/english.srt}", r"line 10: caption 1 of lesson 'intro' needs a `language`"),
+        ("          - {file: media/x.srt, language: english}", r"line 10: .* 'english', not a language tag"),
+        ("          - {file: media/x.srt, language: en, kind: closed}", r"line 10: .*`captions` \(the dia"),
+        ("          - {file: media/x.txt, language: en}", r"line 10: .*SubRip \(.srt\) or WebVTT \(.vtt\)"),
+        ("          - {file: ../x.srt, language: en}", r"line 10: .*'..' would leave the course folder"),
+        (
+            "          - {file: media/x.srt, language: en, lable: x}",
+            r"unknown key `lable`.*Did you mean `label`",
+        ),
+        (
+            "          - {file: media/x.srt, language: en}\n          - {file: media/x.srt, language: fr}",
+            r"line 11: lesson 'intro' lists 'media/x.srt' twice",
+        ),
+        ("          - {file: media/x.srt, language: en, label: '" + "x" * 65 + "'}", "keep it under 64"),
+        ("          - {file: media/x.srt, language: no}", r"`language` of caption 1 .* is False.*quotes"),
+        ("          media/x.srt", r"`captions` of lesson 'intro' must be a list"),
+    ],
+)
+def test_bad_lesson_captions_say_what_to_fix_on_which_line(captions: str, message: str) -> None:
+    with pytest.raises(ManifestError, match=message):
+        captioned(captions)
+
+
+def test_captions_need_the_lessons_video() -> None:
+    text = VALID.replace(
+        "        file: lessons/ladder.md\n",
+        "        file: lessons/ladder.md\n        captions:\n          - {file: media/x.srt, language: en}\n",
+    )
+    with pytest.raises(ManifestError, match=r"line 15: lesson 'ladder' lists `captions` but has no `video`"):
+        parse_manifest(manifest(text))
