@@ -384,6 +384,7 @@ TASKS: dict[str, Task] = {
     "MakeImageVariants": Task(AssetInput, Outputs, "pipeline.handlers.image_variants.handler"),
     "RenderLesson": Task(AssetInput, Outputs, "pipeline.handlers.render_lesson.handler"),
     "RenderCaptions": Task(AssetInput, Outputs, "pipeline.handlers.render_captions.handler"),
+    "PublishAttachment": Task(AssetInput, Outputs, "pipeline.handlers.publish_attachment.handler"),
     "BuildCourse": Task(AssetInput, Outputs, "pipeline.handlers.build_course.handler"),
     "RecordAsset": Task(RecordInput, Recorded, "pipeline.handlers.record_asset.handler"),
     "RecordFailure": Task(RecordInput, FailureRecorded, "pipeline.handlers.record_failure.handler"),

@@ -159,6 +159,24 @@ class CaptionDetails(TypedDict):
     """Those whose published master lists it now (a video still encoding adds it when it publishes)."""
 
 
+class AttachmentDetails(TypedDict):
+    """A handout's: what the download card and the course's Downloads list show."""
+
+    name: str
+    """The uploaded file's name, which the download keeps."""
+    label: str
+    """What the file is ("PDF", "PowerPoint slides")."""
+    contentType: str
+    bytes: int
+    key: str
+    """The published file (served with ``Content-Disposition: attachment``)."""
+    pages: int | None
+    entries: int | None
+    """Files in an archive or an Office/OpenDocument package."""
+    previews: list[str]
+    """A PDF's first page, one WebP per width (empty for other files)."""
+
+
 class Details(TypedDict, total=False):
     """Everything a kind may record; each kind fills its own keys (SCHEMA.md)."""
 
@@ -172,6 +190,7 @@ class Details(TypedDict, total=False):
     course: CourseDetails
     caption: CaptionDetails
     downloads: DownloadDetails
+    attachment: AttachmentDetails
     warnings: list[str]
 
 

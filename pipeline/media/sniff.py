@@ -21,6 +21,7 @@ from pipeline.kinds import (
     spec_for_extension,
 )
 from pipeline.kinds import extension as _extension
+from pipeline.media import attachments
 
 __all__ = ["HEAD_BYTES", "Kind", "sniff_kind"]
 
@@ -43,6 +44,12 @@ def sniff_kind(path: Path, name: str) -> Kind:
         head = fh.read(HEAD_BYTES)
     if not head:
         raise InvalidMediaError(f"{basename}: the file is empty (0 bytes). Upload it again.")
+    refused = attachments.refusal(head, ext, basename)
+    if refused is not None:
+        raise UnsupportedMediaError(refused)
+    if named is not None and named.kind == "attachment":
+        attachments.check_head(head, ext, basename)  # handouts are checked by their own format
+        return "attachment"
 
     kind = _binary_kind(head, ext, basename)
     if kind is not None:

@@ -80,6 +80,12 @@ LIFECYCLES: dict[str, Lifecycle] = {
         refresh_dependents=captions.refresh_after_removal,
         renders_pages=True,
     ),
+    # Its download card (type, size, pages) comes from the item RecordAsset writes: the lessons that link
+    # it and the index's Downloads list are rendered again after it.
+    "attachment": Lifecycle(
+        folders=lambda aid: (layout.attachment_dir(aid),),
+        after_publish=text.refresh_embedders,
+    ),
     "manifest": Lifecycle(
         files=lambda _aid: (layout.course_index(),),
         refresh_dependents=text.refresh_all_lessons,

@@ -39,6 +39,7 @@ from pipeline.text.page import (
     render_page,
     site_assets,
 )
+from pipeline.usecases.attachment_links import attachment_target, course_downloads
 from pipeline.usecases.caption_tracks import video_captions
 from pipeline.usecases.downloads import download_links
 from pipeline.usecases.subtitle_renditions import attach_captions
@@ -175,6 +176,8 @@ def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DI
                 "image", path, rel(layout.image_variant(aid, layout.IMAGE_DEFAULT_WIDTH)),
                 srcset=image_srcset(aid, details, rel), missing=missing,
             )  # fmt: skip
+        if named == "attachment":
+            return attachment_target(path, item, rel, missing=missing, anchor=anchor)
         if named == "caption":
             # A link to a caption file downloads its checked WebVTT (a transcript with timings).
             return Target("file", path, rel(layout.caption_vtt(aid)) + anchor, missing=missing)
@@ -235,6 +238,7 @@ def course_view(course: CourseState, meta: dict[str, LessonMeta], page_dir: str)
         index_href=rel(layout.course_index()),
         description=record.get("description"),
         cover=cover,
+        downloads=course_downloads(course.assets, rel),
     )
 
 

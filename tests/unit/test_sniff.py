@@ -89,8 +89,8 @@ def test_lesson_that_is_not_utf8_is_a_lesson_error(tmp_path: Path) -> None:
 
 
 def test_text_without_a_lesson_or_manifest_name_is_unsupported(tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedMediaError, match=r"notes\.txt is not a supported file type"):
-        sniff_kind(write(tmp_path, "notes.txt", b"just notes\n"), "notes.txt")
+    with pytest.raises(UnsupportedMediaError, match=r"notes\.rtf is not a supported file type"):
+        sniff_kind(write(tmp_path, "notes.rtf", b"just notes\n"), "notes.rtf")
 
 
 @pytest.mark.parametrize(
@@ -134,9 +134,9 @@ def test_known_extension_with_unrecognised_bytes_is_invalid(tmp_path: Path, name
 @pytest.mark.parametrize(
     ("name", "data"),
     [
-        ("notes.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"),
-        ("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + bytes(50)),
-        ("data.bin", bytes(range(256))),
+        ("notes.rtf", b"{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 Times;}}"),
+        ("setup.msix", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + bytes(50)),
+        ("data.dat", bytes(range(256))),
         ("photo.heic", HEIC),
     ],
 )
