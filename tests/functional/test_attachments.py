@@ -110,3 +110,25 @@ def test_lessons_show_a_download_card_and_the_index_lists_downloads(
     downloads = index.split("<h2>Downloads</h2>", 1)[1]
     assert downloads.index("Week 1 – Slides.pdf") < downloads.index("code.zip")  # by path
     assert "ZIP archive · " in downloads
+
+
+def test_the_catalog_lists_handouts_with_their_facts(
+    services: Services, store: FakeObjectStore, catalog: FakeCatalog
+) -> None:
+    from pipeline.catalog.views import asset_view  # noqa: PLC0415
+
+    publish(services, store, catalog, SLIDES, pdf(2))
+    item = catalog.get_asset("c1", asset_id_for(SLIDES))
+    assert item is not None
+    aid = asset_id_for(SLIDES)
+    assert asset_view(item)["file"] == {
+        "name": "Week 1 – Slides.pdf",
+        "label": "PDF",
+        "contentType": "application/pdf",
+        "bytes": len(pdf(2)),
+        "pages": 2,
+        "previews": [
+            f"/courses/c1/files/{aid}/preview-320.webp",
+            f"/courses/c1/files/{aid}/preview-640.webp",
+        ],
+    }
