@@ -25,7 +25,7 @@ from pipeline.errors import LessonError, ManifestError, PipelineError
 from pipeline.keys import AssetKey, asset_id_for, parse_key
 from pipeline.kinds import kind_by_name
 from pipeline.publish import IMMUTABLE, SHORT
-from pipeline.steps import Outputs
+from pipeline.steps import CourseBuilt, Outputs
 from pipeline.text.lesson import RenderedLesson, render_lesson
 from pipeline.text.links import Resolver, Target, TargetKind
 from pipeline.text.manifest import MAX_MANIFEST_BYTES, parse_manifest
@@ -39,7 +39,7 @@ from pipeline.text.page import (
     site_assets,
 )
 from pipeline.usecases.caption_tracks import video_captions
-from pipeline.usecases.downloads import download_links
+from pipeline.usecases.downloads import download_links, downloads_to_apply
 
 if TYPE_CHECKING:
     from pipeline.catalog.model import SourceRef
@@ -376,7 +376,7 @@ def _lesson_details(rendered: RenderedLesson, lesson_id: str | None) -> LessonDe
     )
 
 
-def build_course(source: SourceRef, services: Services) -> Outputs:
+def build_course(source: SourceRef, services: Services) -> CourseBuilt:
     asset = parse_key(source.key)
     info = services.store.head(source.bucket, source.key, source.version_id)
     if info is not None and info.size > MAX_MANIFEST_BYTES:
@@ -416,7 +416,7 @@ def build_course(source: SourceRef, services: Services) -> Outputs:
     # the manifest execution's details keep this snapshot for the author.
     written = services.catalog.put_course(asset.course_id, record, source)
     if not written:
-        return Outputs([], Details(course=CourseDetails(superseded=True)))
+        return CourseBuilt([], Details(course=CourseDetails(superseded=True)))
     course.record = {**record, "courseId": asset.course_id}
 
     # Every uploaded lesson's navigation changed: render them all again.
@@ -427,7 +427,10 @@ def build_course(source: SourceRef, services: Services) -> Outputs:
     course_details = CourseDetails(
         title=manifest.title, lessons=len(manifest.lesson_ids()), pagesRendered=len(pages), pending=pending
     )
-    return Outputs([index], Details(course=course_details, warnings=warnings))
+    # Videos published before this manifest whose downloads it turns on or off (ApplyDownloadsSetting).
+    apply, apply_warnings = downloads_to_apply(course.record, course.assets.values())
+    details = Details(course=course_details, warnings=warnings + apply_warnings)
+    return CourseBuilt([index], details, downloads_to_apply=apply)
 
 
 def _rerender(
