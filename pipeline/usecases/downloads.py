@@ -26,6 +26,10 @@ conditions: the item is still the version BuildCourse listed (a re-upload's run 
 course record is still the one that decided (a newer course.yaml's run decides again). The manifest's
 RecordAsset then renders the lessons that play a video that got files. Turning downloads off hides the
 links at once (the pages check the manifest too); the files go in the same execution.
+
+Both states check again, after the remux (minutes for a long lecture) and before uploading, that the
+asset is still the version they remuxed: the files are named after the upload, so a re-upload's own run
+writes the same keys, and a stale upload must not land on them.
 """
 
 from __future__ import annotations
