@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline import layout
+from pipeline.keys import parse_key
 from pipeline.usecases import captions, downloads, text, video
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from pipeline.keys import AssetKey
     from pipeline.services import Services
-    from pipeline.steps import ExecutionState
+    from pipeline.steps import DownloadsApplied, ExecutionState
 
 
 def _none(_aid: str) -> tuple[str, ...]:
@@ -57,6 +58,17 @@ def _after_media_publish(asset: AssetKey, services: Services) -> list[str]:
     if downloads.links_may_change(asset, services):
         return text.refresh_embedders(asset, services)
     return captions.refresh_after_publish(asset, services)
+
+
+def after_downloads_applied(applied: list[DownloadsApplied], services: Services) -> list[str]:
+    """After a course.yaml's ApplyDownloadsSetting: the lessons that play a video that got files now
+    link them (BuildCourse rendered them before the files existed). Removed files need no render: the
+    pages BuildCourse wrote already follow the manifest that turned them off."""
+    pages: list[str] = []
+    for result in applied:
+        if result.change == "made":
+            pages += text.refresh_embedders(parse_key(result.key), services)
+    return pages
 
 
 # Downloads live in media/<asset-id>/downloads/, inside the folder deletion removes whole.

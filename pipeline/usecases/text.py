@@ -26,7 +26,7 @@ from pipeline.errors import LessonError, ManifestError, PipelineError
 from pipeline.keys import AssetKey, asset_id_for, parse_key
 from pipeline.kinds import kind_by_name
 from pipeline.publish import IMMUTABLE, SHORT
-from pipeline.steps import Outputs
+from pipeline.steps import CourseBuilt, Outputs
 from pipeline.text.lesson import RenderedLesson, render_lesson
 from pipeline.text.links import Resolver, Target, TargetKind
 from pipeline.text.manifest import MAX_MANIFEST_BYTES, parse_manifest
@@ -41,7 +41,7 @@ from pipeline.text.page import (
 )
 from pipeline.usecases.attachment_links import attachment_target, course_downloads
 from pipeline.usecases.caption_tracks import video_captions
-from pipeline.usecases.downloads import download_links
+from pipeline.usecases.downloads import download_links, downloads_to_apply
 from pipeline.usecases.subtitle_renditions import attach_captions
 
 if TYPE_CHECKING:
@@ -384,7 +384,7 @@ def _lesson_details(rendered: RenderedLesson, lesson_id: str | None) -> LessonDe
     )
 
 
-def build_course(source: SourceRef, services: Services) -> Outputs:
+def build_course(source: SourceRef, services: Services) -> CourseBuilt:
     asset = parse_key(source.key)
     info = services.store.head(source.bucket, source.key, source.version_id)
     if info is not None and info.size > MAX_MANIFEST_BYTES:
@@ -426,7 +426,7 @@ def build_course(source: SourceRef, services: Services) -> Outputs:
     # the manifest execution's details keep this snapshot for the author.
     written = services.catalog.put_course(asset.course_id, record, source)
     if not written:
-        return Outputs([], Details(course=CourseDetails(superseded=True)))
+        return CourseBuilt([], Details(course=CourseDetails(superseded=True)))
     previous, course.record = course.record, {**record, "courseId": asset.course_id}
     warnings += _attach_listed_captions(asset.course_id, previous, course.record, services)
 
@@ -438,7 +438,10 @@ def build_course(source: SourceRef, services: Services) -> Outputs:
     course_details = CourseDetails(
         title=manifest.title, lessons=len(manifest.lesson_ids()), pagesRendered=len(pages), pending=pending
     )
-    return Outputs([index], Details(course=course_details, warnings=warnings))
+    # Videos published before this manifest whose downloads it turns on or off (ApplyDownloadsSetting).
+    apply, apply_warnings = downloads_to_apply(course.record, course.assets.values())
+    details = Details(course=course_details, warnings=warnings + apply_warnings)
+    return CourseBuilt([index], details, downloads_to_apply=apply)
 
 
 def _attach_listed_captions(
