@@ -130,6 +130,8 @@ class LessonDetails(TypedDict):
     headings: int
     links: list[str]
     references: list[str]
+    handouts: dict[str, str]
+    """The published handouts among ``references`` whose facts the page shows, by path: their sequencer."""
 
 
 class CourseDetails(TypedDict, total=False):
@@ -139,6 +141,8 @@ class CourseDetails(TypedDict, total=False):
     lessons: int
     pagesRendered: int
     pending: list[str]
+    handouts: dict[str, str]
+    """The course's published handouts when the index was rendered (its Downloads list), as a lesson's."""
     superseded: bool
 
 

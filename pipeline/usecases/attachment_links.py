@@ -20,7 +20,7 @@ from pipeline.text.links import FileCard, Target
 from pipeline.usecases.downloads import size_label
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 
 def attachment_target(
@@ -77,3 +77,14 @@ def _widths(keys: list[str]) -> list[int]:
         digits = stem.rpartition("-")[2]
         widths.append(int(digits) if digits.isdigit() else 0)
     return widths
+
+
+def handouts_shown(assets: Mapping[str, Mapping[str, Any]], paths: Iterable[str]) -> dict[str, str]:
+    """The published handouts among ``paths``, each with the sequencer of the version whose facts a page
+    rendered now shows: stored with the page's item, so its RecordAsset can tell a card went stale."""
+    shown = {}
+    for path in paths:
+        item = assets.get(path) or {}
+        if item.get("kind") == "attachment" and item.get("status") == "PUBLISHED":
+            shown[path] = str(item.get("sequencer") or "")
+    return shown

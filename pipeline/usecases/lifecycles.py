@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import layout
 from pipeline.keys import parse_key
-from pipeline.usecases import captions, downloads, text, video
+from pipeline.usecases import captions, downloads, handout_refresh, text, video
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -86,6 +86,7 @@ LIFECYCLES: dict[str, Lifecycle] = {
         files=lambda aid: (layout.lesson_page(aid),),
         refresh_dependents=text.refresh_siblings,
         renders_pages=True,
+        after_publish=handout_refresh.after_lesson_publish,
     ),
     "caption": Lifecycle(
         folders=lambda aid: (layout.caption_dir(aid),),
@@ -102,6 +103,7 @@ LIFECYCLES: dict[str, Lifecycle] = {
         files=lambda _aid: (layout.course_index(),),
         refresh_dependents=text.refresh_all_lessons,
         renders_pages=True,
+        after_publish=handout_refresh.after_manifest_publish,
     ),
 }
 

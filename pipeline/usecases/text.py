@@ -39,7 +39,7 @@ from pipeline.text.page import (
     render_page,
     site_assets,
 )
-from pipeline.usecases.attachment_links import attachment_target, course_downloads
+from pipeline.usecases.attachment_links import attachment_target, course_downloads, handouts_shown
 from pipeline.usecases.caption_tracks import video_captions
 from pipeline.usecases.downloads import download_links, downloads_to_apply
 from pipeline.usecases.subtitle_renditions import attach_captions
@@ -336,7 +336,8 @@ def render_lesson_page(source: SourceRef, services: Services) -> Outputs:
         # This lesson's title or duration may have changed: the index lists them.
         outputs.append(_publish_index(services, asset, course, meta))
     return Outputs(
-        outputs, Details(lesson=_lesson_details(rendered, (ref or {}).get("id")), warnings=rendered.warnings)
+        outputs,
+        Details(lesson=_lesson_details(rendered, (ref or {}).get("id"), course), warnings=rendered.warnings),
     )
 
 
@@ -371,7 +372,7 @@ def _meta(rendered: RenderedLesson) -> LessonMeta:
     return LessonMeta(rendered.title, rendered.duration_s, rendered.description)
 
 
-def _lesson_details(rendered: RenderedLesson, lesson_id: str | None) -> LessonDetails:
+def _lesson_details(rendered: RenderedLesson, lesson_id: str | None, course: CourseState) -> LessonDetails:
     return LessonDetails(
         title=rendered.title,
         lessonId=lesson_id,
@@ -381,6 +382,7 @@ def _lesson_details(rendered: RenderedLesson, lesson_id: str | None) -> LessonDe
         headings=len(rendered.headings),
         links=rendered.links[:50],
         references=rendered.references[:200],
+        handouts=handouts_shown(course.assets, rendered.references),
     )
 
 
@@ -436,7 +438,11 @@ def build_course(source: SourceRef, services: Services) -> CourseBuilt:
     warnings += failures
     index = _publish_index(services, asset, course, meta)
     course_details = CourseDetails(
-        title=manifest.title, lessons=len(manifest.lesson_ids()), pagesRendered=len(pages), pending=pending
+        title=manifest.title,
+        lessons=len(manifest.lesson_ids()),
+        pagesRendered=len(pages),
+        pending=pending,
+        handouts=handouts_shown(course.assets, course.assets),
     )
     # Videos published before this manifest whose downloads it turns on or off (ApplyDownloadsSetting).
     apply, apply_warnings = downloads_to_apply(course.record, course.assets.values())
@@ -545,11 +551,20 @@ def refresh_embedders(asset: AssetKey, services: Services) -> list[str]:
 _Chooser = Callable[[CourseState, dict[str, Any], dict[str, Any]], list[str]]
 
 
-def _refresh(asset: AssetKey, services: Services, choose: _Chooser) -> list[str]:
-    """Render again the pages ``choose`` picks among the course's listed and uploaded lessons, then the
+def refresh_lessons(asset: AssetKey, services: Services, paths: list[str], course: CourseState) -> list[str]:
+    """Render ``paths`` again from ``course`` as the caller loaded it (``asset`` still in it), then the
     index; return the keys written."""
-    course = load_course(asset, services)
-    course.files.discard(asset.path)
+    return _refresh(asset, services, lambda *_: paths, course)
+
+
+def _refresh(
+    asset: AssetKey, services: Services, choose: _Chooser, loaded: CourseState | None = None
+) -> list[str]:
+    """Render again the pages ``choose`` picks among the course's listed and uploaded lessons, then the
+    index; return the keys written. Without ``loaded``, ``asset`` is gone: pages show it as missing."""
+    course = loaded or load_course(asset, services)
+    if loaded is None:
+        course.files.discard(asset.path)
     lang = str((course.record or {}).get("lang") or "en")
     listed = {str(r["path"]): r for r in course.lesson_refs() if r.get("path") in course.files}
     uploaded_lessons = {

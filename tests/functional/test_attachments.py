@@ -53,10 +53,12 @@ def publish(services: Services, store: FakeObjectStore, catalog: FakeCatalog, pa
     record_asset(ExecutionState(source=source, asset=info, result=outputs), services, ARN)
 
 
+def page_key() -> str:
+    return "courses/c1/" + layout.lesson_page(asset_id_for("lessons/week-1.md"))
+
+
 def page(store: FakeObjectStore) -> str:
-    return store.get_bytes(
-        PUBLISH, "courses/c1/" + layout.lesson_page(asset_id_for("lessons/week-1.md"))
-    ).decode()
+    return store.get_bytes(PUBLISH, page_key()).decode()
 
 
 def test_a_pdf_is_published_as_an_attachment_with_previews_and_facts(
@@ -132,3 +134,56 @@ def test_the_catalog_lists_handouts_with_their_facts(
             f"/courses/c1/files/{aid}/preview-640.webp",
         ],
     }
+
+
+def test_a_handout_recorded_while_its_lesson_renders_still_gets_its_card_facts(
+    services: Services, store: FakeObjectStore, catalog: FakeCatalog
+) -> None:
+    """The race CI met: the lesson renders before the PDF is recorded, and the PDF's refresh runs
+    before the lesson's item says it links the PDF. The lesson's RecordAsset renders it again."""
+    build_course(store.upload(INGEST, "courses/c1/course.yaml", MANIFEST), services)
+    lesson = upload(store, catalog, "lessons/week-1.md", LESSON)
+    info = AssetInfo("c1", asset_id_for("lessons/week-1.md"), "lessons/week-1.md", "week-1.md", "lesson", 1)
+    rendered = render_lesson_page(lesson, services)  # reads the catalog: no PDF yet
+    publish(services, store, catalog, SLIDES, pdf(3))  # its refresh finds no lesson linking it yet
+    assert "PDF · 3 pages" not in page(store)
+    record_asset(ExecutionState(source=lesson, asset=info, result=rendered), services, ARN)
+    assert "PDF · 3 pages · " in page(store)
+    item = catalog.get_asset("c1", info.asset_id)
+    assert item is not None
+    assert list(item["details"]["lesson"]["handouts"]) == []  # what its own render showed
+    # A render that saw the PDF: its RecordAsset renders nothing more.
+    rendered = render_lesson_page(lesson, services)
+    writes = len(store.writes)
+    record_asset(ExecutionState(source=lesson, asset=info, result=rendered), services, ARN)
+    assert len(store.writes) == writes
+
+
+def test_a_handout_recorded_while_the_manifest_builds_reaches_the_index_and_lessons(
+    services: Services, store: FakeObjectStore, catalog: FakeCatalog
+) -> None:
+    """BuildCourse renders the index and the lessons without the ZIP; the ZIP's refresh runs before
+    BuildCourse's writes land. The manifest's RecordAsset renders the stale pages again."""
+    lesson = upload(
+        store, catalog, "lessons/week-1.md", LESSON.replace(b" inline.", b"\n\n[Code](../handouts/code.zip)")
+    )
+    info = AssetInfo("c1", asset_id_for("lessons/week-1.md"), "lessons/week-1.md", "week-1.md", "lesson", 1)
+    rendered = render_lesson_page(lesson, services)
+    record_asset(ExecutionState(source=lesson, asset=info, result=rendered), services, ARN)
+    manifest = upload(store, catalog, "course.yaml", MANIFEST)
+    built = build_course(manifest, services)
+    stale = {key: store.get_bytes(PUBLISH, key) for key in ("courses/c1/index.html", page_key())}
+    publish(services, store, catalog, "handouts/code.zip", CODE)
+    for key, body in stale.items():  # BuildCourse's writes land after the ZIP's refresh
+        store.put_bytes(PUBLISH, key, body)
+    assert "<h2>Downloads</h2>" not in store.get_bytes(PUBLISH, "courses/c1/index.html").decode()
+    aid = asset_id_for("course.yaml")
+    state = ExecutionState(
+        source=manifest,
+        asset=AssetInfo("c1", aid, "course.yaml", "course.yaml", "manifest", len(MANIFEST)),
+        course=built,
+    )
+    record_asset(state, services, ARN)
+    index = store.get_bytes(PUBLISH, "courses/c1/index.html").decode()
+    assert "ZIP archive · " in index.split("<h2>Downloads</h2>", 1)[1]
+    assert "ZIP archive · " in page(store)
