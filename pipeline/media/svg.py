@@ -6,10 +6,10 @@ shapes that reference shapes (``<use>``), so a few kilobytes can ask for billion
 pipeline never publishes an SVG (pages get WebP variants, see README "Images"), so script cannot reach a
 learner; what remains dangerous is what the renderer does while drawing:
 
-- resvg reads local files: ``<image href="/etc/…">``, a relative path (against the working directory),
-  ``<feImage>``, and a nested SVG in a ``data:`` image, which can itself reference files. It fetches no URL
-  and resolves no external ``<use>`` (both verified in tests/integration/test_svg_hostile.py), but a file of
-  the function's own filesystem drawn into a published picture is a disclosure, and ``/dev/zero`` a hang.
+- resvg reads local files: ``<image href="/etc/…">`` (a picture or another SVG), a relative path (against
+  the working directory), ``<feImage>``. It fetches no URL, reads no ``file:`` URL and resolves no
+  external ``<use>`` (all verified in tests/integration/test_svg_hostile.py), but a file of the function's
+  own filesystem drawn into a published picture is a disclosure, and ``/dev/zero`` a hang.
   Every ``href`` is therefore rewritten: a local ``#id``, or an embedded raster image that Pillow has
   identified and whose declared size is within the pixel limit (re-encoded as a canonical ``data:`` URL of
   the format Pillow saw), or a nested SVG cleaned by this same module. A drawing that *shows* something

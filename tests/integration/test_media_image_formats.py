@@ -249,8 +249,8 @@ def test_a_gif_without_a_loop_extension_plays_once_and_short_delays_are_what_bro
     assert made.info["loop"] == 1 and made.info["durationMs"] == 200
 
 
-def test_animated_webp_and_apng_stay_animated_and_are_resized(tmp_path: Path) -> None:
-    for name, fmt in (("spin.webp", "WEBP"), ("spin.png", "PNG")):
+def test_animated_webp_apng_and_avif_stay_animated_and_are_resized(tmp_path: Path) -> None:
+    for name, fmt in (("spin.webp", "WEBP"), ("spin.png", "PNG"), ("spin.avif", "AVIF")):
         src = tmp_path / name
         images = [Image.new("RGBA", (800, 400), (*c, 255)) for c in (RED, BLUE, GREEN)]
         images[0].save(src, fmt, save_all=True, append_images=images[1:], duration=100, loop=0)
