@@ -9,9 +9,12 @@ import zlib
 from typing import TYPE_CHECKING
 
 from PIL import Image
+from pillow_heif import register_heif_opener
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+register_heif_opener()  # Pillow writes HEIC through it (the pipeline registers it for reading too)
 
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 160, 0)
 GPS_IFD = 0x8825
