@@ -82,7 +82,7 @@ def make_variants(
         return _svg_variants(source, out_dir, wanted, limits)
     img = _open_checked(source, limits)
     with img:
-        if is_animation(img):
+        if _animated(img, source.name):
             return _animated_variants(img, source.name, out_dir, wanted)
         frames = getattr(img, "n_frames", 1)
         info: dict[str, object] = {"format": img.format, "mode": img.mode, "frames": frames}
@@ -182,18 +182,28 @@ def _svg_variants(source: Path, out_dir: Path, wanted: list[int], limits: MediaL
     return ImageOutputs(info, variants, notes)
 
 
-def _animated_variants(img: Image.Image, name: str, out_dir: Path, wanted: list[int]) -> ImageOutputs:
-    frames = check_animation(img, name)
-    size = ImageOps.exif_transpose(img).size
-    sizes = [(f"{requested}.webp", *raster_size(requested, size)) for requested in wanted]
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _animated(img: Image.Image, name: str) -> bool:
     try:
+        return is_animation(img)  # a GIF reads its second frame's header to know
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise _unreadable_frames(name, exc) from exc
+
+
+def _unreadable_frames(name: str, exc: Exception) -> InvalidMediaError:
+    return InvalidMediaError(
+        f"{name} is an animation whose later frames cannot be read ({exc}); it may be truncated. " + _READABLE
+    )
+
+
+def _animated_variants(img: Image.Image, name: str, out_dir: Path, wanted: list[int]) -> ImageOutputs:
+    try:
+        frames = check_animation(img, name)  # counting frames reads the whole file
+        size = ImageOps.exif_transpose(img).size
+        sizes = [(f"{requested}.webp", *raster_size(requested, size)) for requested in wanted]
+        out_dir.mkdir(parents=True, exist_ok=True)
         loop, delays = write_animation(img, sizes, out_dir)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InvalidMediaError(
-            f"{name} is an animation whose later frames cannot be read ({exc}); it may be truncated. "
-            + _READABLE
-        ) from exc
+        raise _unreadable_frames(name, exc) from exc
     info: dict[str, object] = {
         "format": img.format,
         "mode": img.mode,

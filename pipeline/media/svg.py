@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import warnings
 import xml.etree.ElementTree as ET
 import zlib
 from dataclasses import dataclass, field
@@ -343,9 +344,11 @@ def _embedded(href: str, budget: _Budget, nesting: int) -> str:
 
 def _embedded_raster(raw: bytes, budget: _Budget) -> str:
     try:
-        with Image.open(io.BytesIO(raw), formats=list(_RASTER_MIME)) as img:
-            width, height = img.size
-            fmt = str(img.format)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the sum below decides
+            with Image.open(io.BytesIO(raw), formats=list(_RASTER_MIME)) as img:
+                width, height = img.size
+                fmt = str(img.format)
     except Image.DecompressionBombError as exc:
         raise _embedded_too_large(budget) from exc
     except (OSError, SyntaxError, ValueError) as exc:

@@ -276,7 +276,9 @@ def test_a_truncated_animation_is_invalid(tmp_path: Path) -> None:
     images[0].save(whole, save_all=True, append_images=images[1:], duration=50, loop=0)
     cut = tmp_path / "cut.gif"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
-    with pytest.raises((InvalidMediaError, MediaTooLargeError), match=r"cut\.gif"):
+    with pytest.raises(
+        InvalidMediaError, match=r"cut\.gif (is an animation whose later frames|is not a readable image)"
+    ):
         make_variants(cut, tmp_path / "out")
 
 
