@@ -43,8 +43,10 @@ KINDS: tuple[KindSpec, ...] = (
     ),
     KindSpec(
         "image",
-        frozenset({"jpg", "jpeg", "png", "webp", "gif"}),
-        "images (jpg, png, webp, gif)",
+        frozenset(
+            {"jpg", "jpeg", "png", "webp", "gif", "svg", "svgz", "heic", "heif", "avif", "tif", "tiff", "bmp"}
+        ),
+        "images (jpg, png, webp, gif, svg, svgz, heic, heif, avif, tif, tiff, bmp)",
         "a readable image",
     ),
     KindSpec(
