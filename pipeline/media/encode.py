@@ -53,6 +53,9 @@ _AVC_PROFILES = {
     "Main": (0x4D, 0x40),
     "High": (0x64, 0x00),
 }
+# How much earlier than its start a chunk begins decoding (``_chunk_input``): longer than the gaps a
+# screen recording leaves between frames while the screen is still, short next to a chunk (120 s).
+_SEEK_LEAD_S = 1
 # Lecture content is mostly static: constant quality spends bits only where the picture changes, and
 # maxrate/bufsize cap the peaks at the rung's budget (capped VBR).
 _CRF = 23
@@ -301,19 +304,22 @@ def _encode_chunk(source: Path, readable: Path, out_dir: Path, job: EncodeJob, c
 
 
 def _chunk_input(readable: Path, job: EncodeJob, chunk: Chunk) -> Any:
-    """The chunk's picture, its timestamps from zero at the chunk start."""
+    """The chunk's picture, its timestamps from zero at the chunk start.
+
+    Decoding starts ``_SEEK_LEAD_S`` early and the timestamps are moved back as much: the frame a
+    single-process encode shows on the chunk's first slot can sit before the chunk start (H.264 in
+    Matroska or FLV starts a B-frame delay late; a variable-rate recording may send no frame for a
+    while), and the rate filter, which drops what comes before zero, still takes the last of those for
+    slot 0."""
     start = job.start_seconds(chunk)
+    lead = _SEEK_LEAD_S if start else 0
     input_args: dict[str, Any] = {"protocol_whitelist": "file", "fflags": "+genpts"}
-    # Half a frame early, timestamps then moved back as much: the frame the rate filter rounds onto the
-    # chunk's first slot can sit just before ``start`` (H.264 in Matroska or FLV starts a B-frame delay
-    # late), and a single-process encode shows it there too.
-    lead = 1 / (2 * job.fps) if start else 0
     if start:
-        # Input seeking: demux from the keyframe before ``start``, decode and drop up to it exactly.
+        # Input seeking: demux from the keyframe before the lead, decode and drop up to it exactly.
         input_args["ss"] = f"{float(start - lead):.6f}"
     if chunk.frames is not None:
         # A second of slack: the frame-rate filter needs the frame after the chunk's last to time it.
-        input_args["t"] = f"{float(chunk.frames / job.fps) + 1:.6f}"
+        input_args["t"] = f"{float(lead + chunk.frames / job.fps) + 1:.6f}"
     video = ffmpeg.input(input_url(readable), **input_args)["V:0"]
     return video.filter("setpts", f"PTS-{float(lead):.6f}/TB") if lead else video
 
