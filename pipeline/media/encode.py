@@ -313,6 +313,7 @@ def _chunk_input(readable: Path, job: EncodeJob, chunk: Chunk) -> Any:
     slot 0."""
     start = job.start_seconds(chunk)
     lead = _SEEK_LEAD_S if start else 0
+    shift = lead + job.frame_phase_s  # and onto the grid (``EncodeJob.frame_phase_s``)
     input_args: dict[str, Any] = {"protocol_whitelist": "file", "fflags": "+genpts"}
     if start:
         # Input seeking: demux from the keyframe before the lead, decode and drop up to it exactly.
@@ -321,7 +322,7 @@ def _chunk_input(readable: Path, job: EncodeJob, chunk: Chunk) -> Any:
         # A second of slack: the frame-rate filter needs the frame after the chunk's last to time it.
         input_args["t"] = f"{float(lead + chunk.frames / job.fps) + 1:.6f}"
     video = ffmpeg.input(input_url(readable), **input_args)["V:0"]
-    return video.filter("setpts", f"PTS-{float(lead):.6f}/TB") if lead else video
+    return video.filter("setpts", f"PTS{-shift:+.6f}/TB") if shift else video
 
 
 def _indexed_copy(source: Path, tmp: Path) -> Path:

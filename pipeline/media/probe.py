@@ -43,6 +43,9 @@ _FORMAT_WHITELIST = ",".join(DEMUXERS)
 _PLAYLIST_FORMATS = frozenset({"hls", "dash", "concat", "ffconcat"})
 # Demuxers ffprobe uses for single pictures: a still is not a lecture even though it "has a video stream".
 _STILL_FORMATS = frozenset({"image2", "gif", "apng", "webp", "tty"})
+# A picture that starts later than this after the sound is a recording that started so, not a timestamp
+# offset to align (and the plan only aligns it within a frame anyway).
+_MAX_VIDEO_START_S = 3600.0
 # ffprobe's field_order for interlaced coding (top/bottom field first, and the swapped-order variants).
 _INTERLACED_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
 _HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
@@ -139,6 +142,9 @@ class ProbeResult:
     color_transfer: str | None = None
     audio_tracks: tuple[AudioTrack, ...] = ()
     subtitle_tracks: tuple[SubtitleTrack, ...] = ()
+    video_start_s: float = 0.0
+    """When the first picture shows, from the start of the file (time zero of every later step): H.264
+    in Matroska or FLV starts a B-frame delay late, and Opus's pre-skip starts the sound ~7 ms early."""
 
     @property
     def hdr(self) -> bool:
@@ -271,6 +277,7 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
         else None,
         audio_tracks=audio_tracks,
         subtitle_tracks=_subtitle_tracks(streams),
+        video_start_s=_video_start(video, fmt) if video is not None else 0.0,
     )
 
 
@@ -382,6 +389,13 @@ def _video_duration(video: dict[str, Any], container: float, measured: Timeline 
     if own is None or own <= 0 or own > container:
         return container
     return own
+
+
+def _video_start(video: dict[str, Any], fmt: dict[str, Any]) -> float:
+    own, first = as_float(video.get("start_time")), as_float(fmt.get("start_time"))
+    if own is None or first is None or not 0 <= own - first <= _MAX_VIDEO_START_S:
+        return 0.0
+    return round(own - first, 6)
 
 
 def _is_vfr(video: dict[str, Any]) -> bool:
