@@ -37,7 +37,7 @@ class KindSpec:
 # the probe's demuxer allow-list reads (``pipeline.media.probe.DEMUXERS``); a name outside these lists is
 # still processed when its bytes are one of those containers (``media.sniff``).
 _VIDEO = "mp4 m4v mov qt mkv webm avi ts mts m2ts mxf 3gp 3g2 wmv asf flv f4v ogv mpg mpeg"
-_AUDIO = "mp3 m4a m4b aac wav flac aif aiff aifc ogg oga opus wma mka weba caf amr"
+_AUDIO = "mp3 m4a m4b aac wav flac aif aiff aifc ogg oga opus wma mka weba caf"
 
 KINDS: tuple[KindSpec, ...] = (
     KindSpec("video", frozenset(_VIDEO.split()), f"video ({', '.join(_VIDEO.split())})", "a playable video"),

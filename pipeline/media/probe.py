@@ -33,7 +33,7 @@ DEMUXERS = (
     # video containers (most also hold audio-only files: m4a, mka/weba, 3gp voice memos, wma)
     "mov", "matroska", "avi", "mpegts", "mpeg", "mxf", "asf", "flv", "live_flv", "ogg",
     # audio-only containers and streams
-    "wav", "aiff", "flac", "mp3", "aac", "caf", "amr",
+    "wav", "aiff", "flac", "mp3", "aac", "caf",
     # single pictures: opened only so a still renamed .mp4 gets "is a still image", not "is corrupt"
     "png_pipe", "jpeg_pipe", "gif", "webp_pipe",
 )  # fmt: skip

@@ -124,7 +124,7 @@ def _container_kind(head: bytes, ext: str) -> Kind | None:
     named_audio = named is not None and named.kind == "audio"
     if head[:4] in (b"RF64", b"BW64") and head[8:12] == b"WAVE":  # WAV over 4 GB (broadcast recorders)
         return "audio"
-    if head.startswith((b"fLaC", b"caff", b"#!AMR")):
+    if head.startswith((b"fLaC", b"caff")):
         return "audio"
     if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
         return "audio"
