@@ -19,7 +19,7 @@ HLS_JS_DIR := $(ROOT)/web/node_modules/hls.js
 
 FUNCTIONS := IngestFunction ClassifyFunction ProbeMediaFunction PlanEncodeFunction EncodeChunkFunction \
 	EncodeAudioFunction PackageHlsFunction MakeDownloadsFunction MakeThumbnailsFunction ImageVariantsFunction \
-	RenderLessonFunction RenderCaptionsFunction ExtractSubtitlesFunction BuildCourseFunction RecordAssetFunction RecordFailureFunction \
+	RenderLessonFunction RenderCaptionsFunction PublishAttachmentFunction ExtractSubtitlesFunction BuildCourseFunction RecordAssetFunction RecordFailureFunction \
 	UnpublishAssetFunction CatalogApiFunction SessionFunction PreTokenFunction
 
 EXCLUDES := --exclude=__pycache__ --exclude='*.pyc' --exclude='*.pem' --exclude='*.key' \

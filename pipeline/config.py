@@ -29,6 +29,8 @@ class MediaLimits:
     max_height: int = 4320
     max_image_pixels: int = 80_000_000
     max_lesson_bytes: int = 1_000_000
+    max_attachment_bytes: int = 500 * 1024**2
+    """A handout is copied through the function's /tmp (PublishAttachment has 1 GB of it)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class Settings:
             max_height=int(env.get("MAX_HEIGHT", defaults.max_height)),
             max_image_pixels=int(env.get("MAX_IMAGE_PIXELS", defaults.max_image_pixels)),
             max_lesson_bytes=int(env.get("MAX_LESSON_BYTES", defaults.max_lesson_bytes)),
+            max_attachment_bytes=int(env.get("MAX_ATTACHMENT_BYTES", defaults.max_attachment_bytes)),
         )
         return cls(
             ingest_bucket=env["INGEST_BUCKET"],

@@ -19,7 +19,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["video", "audio", "image", "lesson", "manifest", "caption"]
+Kind = Literal["video", "audio", "image", "lesson", "manifest", "caption", "attachment"]
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,10 @@ KINDS: tuple[KindSpec, ...] = (
     ),
     KindSpec(
         "image",
-        frozenset({"jpg", "jpeg", "png", "webp", "gif"}),
-        "images (jpg, png, webp, gif)",
+        frozenset(
+            {"jpg", "jpeg", "png", "webp", "gif", "svg", "svgz", "heic", "heif", "avif", "tif", "tiff", "bmp"}
+        ),
+        "images (jpg, png, webp, gif, svg, svgz, heic, heif, avif, tif, tiff, bmp)",
         "a readable image",
     ),
     KindSpec(
@@ -62,7 +64,59 @@ KINDS: tuple[KindSpec, ...] = (
         "captions (.srt, .vtt named after their video: lecture.en.srt)",
         "an SRT or WebVTT caption file",
     ),
+    KindSpec(
+        "attachment",
+        frozenset({"pdf", "pptx", "docx", "xlsx", "odp", "odt", "ods", "csv", "tsv", "txt", "zip"}),
+        "handouts (pdf, pptx, docx, xlsx, odp, odt, ods, csv, tsv, txt, zip)",
+        "a readable document or archive",
+    ),
 )
+
+REFUSED: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "exe",
+            "dll",
+            "msi",
+            "com",
+            "scr",
+            "bat",
+            "cmd",
+            "ps1",
+            "vbs",
+            "sh",
+            "app",
+            "dmg",
+            "pkg",
+            "apk",
+            "jar",
+            "deb",
+            "rpm",
+            "bin",
+            "elf",
+            "so",
+            "dylib",
+        ),
+        "is a program: learners would run it from the course's site, so the pipeline never publishes one. "
+        "Put the code in a .zip (sources, not builds) or link the program's official download",
+    ),  # fmt: skip
+    **dict.fromkeys(
+        ("html", "htm", "xhtml", "shtml", "mht", "mhtml", "xht"),
+        "is an HTML page: published as uploaded, its scripts would run with the course's signed cookies. "
+        "Write the lesson in Markdown (.md), or put the page in a .zip if learners should download it",
+    ),
+    **dict.fromkeys(
+        ("key", "pages", "numbers"),
+        "is an Apple iWork document, which other systems cannot open: export it as PDF "
+        "(File > Export To > PDF) and upload that",
+    ),
+    **dict.fromkeys(
+        ("ppt", "doc", "xls"),
+        "is a legacy Office binary format (macros, no safe way to check it): save it as .pptx/.docx/.xlsx "
+        "or export it as PDF",
+    ),
+}
+"""Extensions refused with the reason (the message continues "{name} ...")."""
 
 MANIFEST_NAMES = frozenset({"course.yaml", "course.yml"})
 """The course manifest is known by its whole name, not an extension."""

@@ -116,6 +116,20 @@ def image_variant(asset_id: str, width: int) -> str:
     return f"{image_dir(asset_id)}/{width}.webp"
 
 
+def attachment_dir(asset_id: str) -> str:
+    """A handout's folder: the file under its uploaded name (served as an attachment) and, for a PDF, its
+    first page's previews."""
+    return f"files/{asset_id}"
+
+
+def attachment_file(asset_id: str, filename: str) -> str:
+    return f"{attachment_dir(asset_id)}/{filename}"
+
+
+def attachment_preview(asset_id: str, width: int) -> str:
+    return f"{attachment_dir(asset_id)}/preview-{width}.webp"
+
+
 def lesson_page(asset_id: str) -> str:
     return f"lessons/{asset_id}.html"
 

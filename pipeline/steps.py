@@ -251,12 +251,43 @@ class Unpublished:
 
 
 @dataclass(frozen=True)
+class CourseBuilt(Outputs):
+    """BuildCourse's result (``$.course``): its outputs, and the videos published before this course.yaml
+    whose downloads it turns on or off (their exact versions), the ``ApplyDownloadsSetting`` Map's items."""
+
+    downloads_to_apply: list[SourceRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DownloadsApplied:
+    """One iteration of ``ApplyDownloadsSetting``: what ApplyDownloads did to the downloads of the video
+    at ``key`` (``change``: made, removed, unchanged or superseded), or, from its Catch, ``failed`` with
+    the error's name."""
+
+    key: str
+    change: str
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def notes(self) -> list[str]:
+        """What the manifest's catalog item says about it (a failure's cause is in the history)."""
+        if self.change != "failed":
+            return list(self.warnings)
+        name = self.key.split("/", 2)[-1]
+        return [
+            *self.warnings,
+            f"{name}: its downloads were not updated ({self.error or 'error'}); upload course.yaml again "
+            "to retry",
+        ]
+
+
+@dataclass(frozen=True)
 class ExecutionState:
     """``$``: the execution input (``source``, and ``deletion`` for a deletion) plus each state's result.
 
     Field names are the ``ResultPath`` each state writes. RecordAsset merges ``package``, ``downloads``,
-    ``result`` and ``transcode`` (in that order: the entry point, master playlist or page, is the first
-    output)."""
+    ``result``, ``course`` and ``transcode`` (in that order: the entry point, master playlist or page, is
+    the first output); ``downloadsApplied`` adds only warnings (those files are the videos' own)."""
 
     source: SourceRef
     deletion: Deletion | None = None
@@ -268,6 +299,10 @@ class ExecutionState:
     downloads: Outputs | None = None
     """MakeDownloads' MP4 and M4A; absent from executions started by a definition without that state."""
     result: Outputs | None = None
+    course: CourseBuilt | None = None
+    """BuildCourse's; executions started by a definition before ``ApplyDownloadsSetting`` have it in
+    ``result``."""
+    downloads_applied: list[DownloadsApplied] | None = None
     error: CaughtError | None = None
     recorded: Recorded | None = None
     failure: FailureRecorded | None = None
@@ -276,7 +311,10 @@ class ExecutionState:
     def produced(self) -> list[Outputs]:
         """Every producing task's result, entry point first."""
         thumbnails = self.transcode.thumbnails if self.transcode else None
-        parts = [self.package, self.downloads, self.result, thumbnails]
+        parts = [self.package, self.downloads, self.result, self.course, thumbnails]
+        notes = [note for applied in self.downloads_applied or [] for note in applied.notes()]
+        if notes:
+            parts.append(Outputs([], Details(warnings=notes)))
         return [p for p in parts if p is not None]
 
 
@@ -347,6 +385,14 @@ class DownloadsInput:
 
 
 @dataclass(frozen=True)
+class ApplyDownloadsInput:
+    """ApplyDownloads (MakeDownloads' function, in the manifest's execution): one video published
+    earlier, the exact version BuildCourse listed; its renditions' playlists are in its catalog item."""
+
+    video: SourceRef
+
+
+@dataclass(frozen=True)
 class RecordInput:
     """RecordAsset and RecordFailure: the whole state and the execution (the catalog item names it)."""
 
@@ -381,10 +427,12 @@ TASKS: dict[str, Task] = {
     "ExtractSubtitles": Task(ThumbnailsInput, SubtitlesDone, "pipeline.handlers.extract_subtitles.handler"),
     "PackageHls": Task(PackageInput, Outputs, "pipeline.handlers.package_hls.handler"),
     "MakeDownloads": Task(DownloadsInput, Outputs, "pipeline.handlers.make_downloads.handler"),
+    "ApplyDownloads": Task(ApplyDownloadsInput, DownloadsApplied, "pipeline.handlers.make_downloads.handler"),
     "MakeImageVariants": Task(AssetInput, Outputs, "pipeline.handlers.image_variants.handler"),
     "RenderLesson": Task(AssetInput, Outputs, "pipeline.handlers.render_lesson.handler"),
     "RenderCaptions": Task(AssetInput, Outputs, "pipeline.handlers.render_captions.handler"),
-    "BuildCourse": Task(AssetInput, Outputs, "pipeline.handlers.build_course.handler"),
+    "PublishAttachment": Task(AssetInput, Outputs, "pipeline.handlers.publish_attachment.handler"),
+    "BuildCourse": Task(AssetInput, CourseBuilt, "pipeline.handlers.build_course.handler"),
     "RecordAsset": Task(RecordInput, Recorded, "pipeline.handlers.record_asset.handler"),
     "RecordFailure": Task(RecordInput, FailureRecorded, "pipeline.handlers.record_failure.handler"),
 }

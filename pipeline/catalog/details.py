@@ -130,6 +130,8 @@ class LessonDetails(TypedDict):
     headings: int
     links: list[str]
     references: list[str]
+    handouts: dict[str, str]
+    """The published handouts among ``references`` whose facts the page shows, by path: their sequencer."""
 
 
 class CourseDetails(TypedDict, total=False):
@@ -139,6 +141,8 @@ class CourseDetails(TypedDict, total=False):
     lessons: int
     pagesRendered: int
     pending: list[str]
+    handouts: dict[str, str]
+    """The course's published handouts when the index was rendered (its Downloads list), as a lesson's."""
     superseded: bool
 
 
@@ -159,6 +163,24 @@ class CaptionDetails(TypedDict):
     """Those whose published master lists it now (a video still encoding adds it when it publishes)."""
 
 
+class AttachmentDetails(TypedDict):
+    """A handout's: what the download card and the course's Downloads list show."""
+
+    name: str
+    """The uploaded file's name, which the download keeps."""
+    label: str
+    """What the file is ("PDF", "PowerPoint slides")."""
+    contentType: str
+    bytes: int
+    key: str
+    """The published file (served with ``Content-Disposition: attachment``)."""
+    pages: int | None
+    entries: int | None
+    """Files in an archive or an Office/OpenDocument package."""
+    previews: list[str]
+    """A PDF's first page, one WebP per width (empty for other files)."""
+
+
 class Details(TypedDict, total=False):
     """Everything a kind may record; each kind fills its own keys (SCHEMA.md)."""
 
@@ -172,6 +194,7 @@ class Details(TypedDict, total=False):
     course: CourseDetails
     caption: CaptionDetails
     downloads: DownloadDetails
+    attachment: AttachmentDetails
     warnings: list[str]
 
 

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the stubs are a dev dependency; Lambda has only boto3
     from collections.abc import Iterable
 
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import ConditionCheckTypeDef, UpdateTypeDef
 
 _ser = TypeSerializer()
 _deser = TypeDeserializer()
@@ -92,6 +93,19 @@ def _from_dynamo(value: Any) -> Any:
     if isinstance(value, list):
         return [_from_dynamo(v) for v in value]
     return value
+
+
+def _code(exc: ClientError) -> str:
+    response: Any = exc.response
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _only_conditions(exc: ClientError) -> bool:
+    """A cancelled transaction whose every refusal is a condition (not a conflict or throttling, which
+    are transient and retried by the state machine)."""
+    response: Any = exc.response
+    reasons = [str(r.get("Code") or "None") for r in response.get("CancellationReasons") or []]
+    return bool(reasons) and all(r in ("None", "ConditionalCheckFailed") for r in reasons)
 
 
 # Attribute names the conditions use (``#del.#dseq`` is the deletion's sequencer).
@@ -349,6 +363,68 @@ class DynamoCatalog:
                 values,
             )
         return old
+
+    def record_downloads(
+        self,
+        course_id: str,
+        asset_id: str,
+        source: SourceRef,
+        course_sequencer: str | None,
+        downloads: dict[str, Any] | None,
+        outputs: list[str],
+    ) -> bool:
+        """A published video's ``details.downloads`` (``None``: removed) and its outputs, set by a
+        manifest's ApplyDownloads after the video's own run. One transaction: the item must still be
+        ``source``'s version and PUBLISHED, and the course record still the one that decided
+        (``course_sequencer``: its sequencer, ``None`` when there was none), so neither a re-upload nor a
+        newer course.yaml gets downloads it did not decide on. Only ``details.downloads`` is touched: the
+        rest of the details stay as the video's run wrote them."""
+        values: dict[str, Any] = {
+            ":ver": _ser.serialize(source.version_id or "null"),
+            ":published": _ser.serialize(AssetStatus.PUBLISHED.value),
+            ":out": _ser.serialize(_to_dynamo(outputs)),
+            ":now": _ser.serialize(now_iso()),
+        }
+        expression = "SET #out = :out, #upd = :now REMOVE #d.#dl"
+        if downloads is not None:
+            values[":dl"] = _ser.serialize(_to_dynamo(downloads))
+            expression = "SET #d.#dl = :dl, #out = :out, #upd = :now"
+        asset: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": self._key(course_id, asset_sk(asset_id)),
+            "ConditionExpression": "#ver = :ver AND #st = :published AND attribute_exists(#d)",
+            "ExpressionAttributeNames": {
+                "#ver": "sourceVersion",
+                "#st": "status",
+                "#d": "details",
+                "#dl": "downloads",
+                "#out": "outputs",
+                "#upd": "updatedAt",
+            },
+            "ExpressionAttributeValues": values,
+            "UpdateExpression": expression,
+        }
+        course: dict[str, Any] = {"TableName": self._table, "Key": self._key(course_id, "COURSE")}
+        if course_sequencer is None:
+            course["ConditionExpression"] = "attribute_not_exists(PK)"
+        else:
+            course.update(
+                ConditionExpression="#seq = :seq",
+                ExpressionAttributeNames={"#seq": "sequencer"},
+                ExpressionAttributeValues={":seq": _ser.serialize(course_sequencer)},
+            )
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {"ConditionCheck": cast("ConditionCheckTypeDef", course)},
+                    {"Update": cast("UpdateTypeDef", asset)},
+                ]
+            )
+        except ClientError as exc:
+            if _code(exc) == "TransactionCanceledException" and _only_conditions(exc):
+                return False
+            raise
+        return True
 
     def put_course(self, course_id: str, record: dict[str, Any], source: SourceRef) -> bool:
         fields = dict(record)

@@ -148,6 +148,16 @@ class Catalog(Protocol):
 
     def is_enrolled(self, course_id: str, user_id: str) -> bool: ...
 
+    def record_downloads(
+        self,
+        course_id: str,
+        asset_id: str,
+        source: SourceRef,
+        course_sequencer: str | None,
+        downloads: dict[str, Any] | None,
+        outputs: list[str],
+    ) -> bool: ...
+
     def put_course(self, course_id: str, record: dict[str, Any], source: SourceRef) -> bool: ...
 
     def course_items(self, course_id: str) -> list[dict[str, Any]]: ...

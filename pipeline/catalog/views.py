@@ -25,7 +25,8 @@ Learners (``learner_course``)::
     Caption = {"language": BCP-47, "label", "vtt": path (whole-file WebVTT),
                "source": "embedded" (a subtitle stream of the video) | "file" (a caption file)}
     PublishedAsset = {"assetId", "path", "kind", "status": "PUBLISHED", "entry": path | null,
-                      "outputs": [path], "thumbnails", "updatedAt"}
+                      "outputs": [path], "thumbnails", "file", "updatedAt"}
+    File = null | {"name", "label", "contentType", "bytes", "pages", "previews": [path]}  (handouts)
 
 ``MISSING`` means "not available to learners": not uploaded, still processing, failed or deleted (the
 operator view says which).
@@ -129,6 +130,7 @@ def asset_view(item: Mapping[str, Any]) -> dict[str, Any]:
         "entry": outputs[0] if outputs else None,
         "outputs": outputs,
         "thumbnails": None if deleted else _thumbnails(item),
+        "file": None if deleted else _file(item),
         # Only FAILED items carry an error: a re-upload removes it, and so does publishing.
         "error": {"name": error.get("name"), "message": error.get("message")}
         if isinstance(error, dict)
@@ -139,12 +141,27 @@ def asset_view(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _file(item: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A handout's facts (what a download card shows); None for other kinds."""
+    found = (item.get("details") or {}).get("attachment")
+    if item.get("kind") != "attachment" or not isinstance(found, dict):
+        return None
+    return {
+        "name": found.get("name"),
+        "label": found.get("label"),
+        "contentType": found.get("contentType"),
+        "bytes": found.get("bytes"),
+        "pages": found.get("pages"),
+        "previews": _url_paths(found.get("previews")),
+    }
+
+
 def published_asset_view(item: Mapping[str, Any]) -> dict[str, Any]:
     """A PUBLISHED asset as learners see it: its published files, nothing of how it was processed."""
     view = asset_view(item)
     return {
         k: view[k]
-        for k in ("assetId", "path", "kind", "status", "entry", "outputs", "thumbnails", "updatedAt")
+        for k in ("assetId", "path", "kind", "status", "entry", "outputs", "thumbnails", "file", "updatedAt")
     }
 
 

@@ -50,9 +50,9 @@ class Upload:
 
 
 def upload_wave(key: str) -> int:
-    """Course manifest and images first, so lessons rendered next can link to them (they read the
-    catalog for published paths); everything else after."""
-    return 0 if kind_by_name(key) in ("manifest", "image") else 1
+    """Course manifest, images and handouts first, so lessons rendered next can link to them (they read
+    the catalog for published paths and facts); everything else after."""
+    return 0 if kind_by_name(key) in ("manifest", "image", "attachment") else 1
 
 
 def run_uploads(

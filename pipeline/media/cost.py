@@ -86,12 +86,15 @@ class PricingInputs:
 
     Per chunk invocation, ``cold_start_s`` (Python init, billed since 2025) and ``chunk_io_s`` (ranged
     download of the source, segment uploads) are billed on top of the encode itself.
-    Audio is one whole-file AAC encode on one thread, per soundtrack (~0.011-0.013 CPU-s per media s
-    measured; 0.02 allowed for demuxing a large source), plus ``loudness_cpu_s_per_media_s`` per track
-    when loudness normalisation is on (the loudnorm measuring pass and the second pass's 192 kHz
-    resampling: +0.027 measured by ``tests/performance/bench_audio.py`` in linear mode, more when loudnorm
-    has to compress). Thumbnails (poster + sprite sheet) are a fixed time plus a seek per sprite
-    frame. ``sfn_fixed_transitions`` counts the states of one video execution outside the chunk Map
+    Audio is one whole-file AAC encode on one thread, per soundtrack (~0.0145 CPU-s per media s
+    measured, as raw ffmpeg; 0.02 allowed for demuxing a large source), plus ``loudness_cpu_s_per_media_s``
+    per track when loudness normalisation is on: the ebur128 measuring pass (0.0048) and loudnorm's linear
+    second pass (~0.004), 0.008-0.0094 together as ``tests/performance/bench_audio.py`` measures them (the
+    loudnorm measuring pass used before cost 0.024-0.026 on its own). Not modelled, because no estimate can
+    know the content: a track whose peaks one gain would push over the limit makes loudnorm's second pass
+    dynamic, which works at 192 kHz: +0.027 (limiter idle) to +0.07 (limiter busy) per track and media s.
+    Thumbnails (poster + sprite sheet) are a fixed time plus a seek per sprite frame.
+    ``sfn_fixed_transitions`` counts the states of one video execution outside the chunk Map
     (Classify, Route, ProbeMedia, PlanEncode, Transcode and its EncodeVideo Map, EncodeAudio and
     MakeThumbnails branches, PackageHls, RecordAsset, Published: 11, plus one for slack); each chunk adds
     ``sfn_transitions_per_chunk`` (its Map iteration and its EncodeChunk task). Retries are not counted.
@@ -110,7 +113,7 @@ class PricingInputs:
     chunk_io_s: float = 4.0
     audio_memory_mb: int = 1769
     audio_cpu_s_per_media_s: float = 0.02
-    loudness_cpu_s_per_media_s: float = 0.03
+    loudness_cpu_s_per_media_s: float = 0.01
     thumbnail_memory_mb: int = 1769
     thumbnail_s: float = 5.0
     thumbnail_s_per_media_s: float = 0.01

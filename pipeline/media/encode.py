@@ -4,16 +4,14 @@ A chunk decodes its part of the source once and encodes every video rung from th
 ``split`` filter), straight into HLS segments with their final, global numbers and timestamps: the
 packager only writes playlists. Audio is one whole-file encode of every soundtrack (one ffmpeg process,
 one output per track), so AAC priming and frame padding happen once, not at every chunk seam; with
-loudness normalisation on, one more whole-file pass measures every track first (EBU R128, two-pass
-``loudnorm``). Each job returns a manifest (per segment: frames, bytes, keyframe byte ranges) that the
-packager turns into playlists without opening a segment again.
+loudness normalisation on, one more whole-file pass measures every track first (EBU R128: ffmpeg's
+``ebur128`` meter, then ``loudnorm`` in the encode; see ``pipeline.media.loudness``). Each job returns a
+manifest (per segment: frames, bytes, keyframe byte ranges) that the packager turns into playlists
+without opening a segment again.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,30 +20,18 @@ from typing import Any
 import ffmpeg
 
 from pipeline.errors import InvalidMediaError, PipelineError
-from pipeline.media.ffmpeg_tools import as_float, as_int, input_url, run, stderr_excerpt
-from pipeline.media.plan import TIMELINE_OFFSET_S, AudioRendition, Chunk, EncodeJob
+from pipeline.media.ffmpeg_tools import as_int, input_url, run
+
+# Loudness is re-exported: manifests carry it, and their readers import it from here.
+from pipeline.media.loudness import Loudness as Loudness
+from pipeline.media.loudness import loudness_plan, measure_loudness, stereo
+from pipeline.media.plan import TIMELINE_OFFSET_S, Chunk, EncodeJob
 from pipeline.media.ts import TsFormatError, index_segment, mark_discontinuity
 
 AUDIO_DIR = "audio"
 AUDIO_CODECS = "mp4a.40.2"
 AUDIO_CHANNELS = 2
 AUDIO_SAMPLE_RATE = 48_000
-# EBU R128 / Apple's spoken-word guidance: true peak at most -1.5 dBTP leaves the AAC encoder headroom
-# (its decoded peaks overshoot the input's); a loudness range of 11 LU keeps lectures as they are
-# (speech is ~5-10 LU), so the second pass stays linear: one gain, no compression.
-TRUE_PEAK_DBTP = -1.5
-LOUDNESS_RANGE_LU = 11.0
-# BS.1770's absolute gate: blocks below -70 LUFS are not counted, so a track measured there (or at -inf)
-# holds no sound to normalise.
-SILENCE_LUFS = -70.0
-# "[Parsed_loudnorm_3 @ 0x55d...] {...}": the JSON each loudnorm instance prints when it is torn down.
-_LOUDNORM_REPORT = re.compile(r"\[Parsed_loudnorm_(\d+) @ 0x[0-9a-f]+\]\s*(\{[^{}]*\})")
-_CHAIN = re.compile(r"^((?:\[[^\]]+\])*)([^\[]*)((?:\[[^\]]+\])*)$")
-# loudnorm's option ranges (ffmpeg refuses values outside them), except that a measured I or LRA of
-# exactly 0 is its "not measured" default, which silently turns linear mode into dynamic: a steady
-# programme (LRA 0.00) is passed as 0.01 LU.
-_MEASURED_RANGES = {"measured_I": (-99.0, -0.01), "measured_TP": (-99.0, 99.0), "measured_LRA": (0.01, 99.0),
-                    "measured_thresh": (-99.0, 0.0), "offset": (-99.0, 99.0)}  # fmt: skip
 # libx264 profile names -> (profile_idc, constraint flags) as they appear in an RFC 6381 avc1 string.
 _AVC_PROFILES = {
     "Constrained Baseline": (0x42, 0xE0),
@@ -112,42 +98,6 @@ class ChunkManifest:
                 for name, r in data["rungs"].items()
             },
         )
-
-
-@dataclass(frozen=True)
-class Loudness:
-    """One track's EBU R128 figures: what the first pass measured on the source (after the stereo downmix,
-    so on what learners hear) and the integrated target applied in the second. ``target_i`` None: the
-    track was left at its level, ``note`` says why. Figures ffmpeg reports as -inf (silence) are None:
-    JSON and DynamoDB have no infinity."""
-
-    input_i: float | None
-    input_tp: float | None
-    input_lra: float | None
-    target_i: float | None
-    note: str | None = None
-    # "linear": one gain for the whole track; "dynamic": loudnorm had to compress and limit, because one
-    # gain would push the peaks over the true-peak limit or the range is wider than LOUDNESS_RANGE_LU.
-    mode: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "inputI": self.input_i,
-            "inputTP": self.input_tp,
-            "inputLRA": self.input_lra,
-            "targetI": self.target_i,
-            "mode": self.mode,
-            "note": self.note,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Loudness:
-        def number(key: str) -> float | None:
-            value = data.get(key)
-            return float(value) if value is not None else None
-
-        note, mode = data.get("note"), data.get("mode")
-        return cls(number("inputI"), number("inputTP"), number("inputLRA"), number("targetI"), note, mode)
 
 
 @dataclass
@@ -354,13 +304,13 @@ def encode_audio(source: Path, out_dir: Path, job: EncodeJob) -> list[AudioManif
     if not tracks:
         raise EncoderOutputError("the plan has no audio tracks for an audio encode")
     target = job.loudness_lufs
-    measured = measure_loudness(source, tracks, target) if target is not None else [None] * len(tracks)
+    measured = measure_loudness(source, tracks) if target is not None else [None] * len(tracks)
     source_input = ffmpeg.input(input_url(source), protocol_whitelist="file")
     outputs = []
     loudness: list[Loudness | None] = []
     for position, (track, measurement) in enumerate(zip(tracks, measured, strict=True)):
-        stream = _stereo(source_input[f"a:{track.index}"])
-        track_loudness, gain = _loudness_plan(job, track, measurement)
+        stream = stereo(source_input[f"a:{track.index}"])
+        track_loudness, gain = loudness_plan(job, track, measurement)
         loudness.append(track_loudness)
         if gain is not None:
             stream = stream.filter("loudnorm", **gain)
@@ -373,7 +323,7 @@ def encode_audio(source: Path, out_dir: Path, job: EncodeJob) -> list[AudioManif
                     "c:a": "aac",
                     "b:a": f"{job.audio_bitrate_k}k",
                     "ac": AUDIO_CHANNELS,
-                    # loudnorm works (and outputs) at 192 kHz, to see inter-sample peaks.
+                    # loudnorm's dynamic mode works (and outputs) at 192 kHz, to see inter-sample peaks.
                     "ar": AUDIO_SAMPLE_RATE,
                     "map_metadata": -1,
                     "output_ts_offset": f"{TIMELINE_OFFSET_S:.6f}",
@@ -407,143 +357,6 @@ def encode_audio(source: Path, out_dir: Path, job: EncodeJob) -> list[AudioManif
             )
         )
     return manifests
-
-
-@dataclass(frozen=True)
-class LoudnessMeasurement:
-    """loudnorm's first-pass report for one track (LUFS, dBTP, LU); -inf for silence."""
-
-    input_i: float
-    input_tp: float
-    input_lra: float
-    input_thresh: float
-    target_offset: float
-
-    @property
-    def silent(self) -> bool:
-        return not math.isfinite(self.input_i) or self.input_i <= SILENCE_LUFS
-
-
-def measure_loudness(
-    source: Path, tracks: list[AudioRendition], target_lufs: float
-) -> list[LoudnessMeasurement]:
-    """Pass one of EBU R128 normalisation: every track measured by loudnorm (after the same stereo downmix
-    the encode applies), in one decode of the source. Returns the reports in track order. (The target
-    only changes loudnorm's ``target_offset``, which the second pass, aiming at the same target, needs.)"""
-    source_input = ffmpeg.input(input_url(source), protocol_whitelist="file")
-    outputs = [
-        _stereo(source_input[f"a:{track.index}"])
-        .filter("loudnorm", I=target_lufs, TP=TRUE_PEAK_DBTP, LRA=LOUDNESS_RANGE_LU, print_format="json")
-        .output("-", f="null")
-        for track in tracks
-    ]
-    # loudnorm prints its report at the "info" level; the usual "error" level would hide it.
-    graph = ffmpeg.merge_outputs(*outputs).global_args(
-        "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info"
-    )
-    owners = _loudnorm_owners(graph.compile())
-    try:
-        _, err = ffmpeg.run(graph, capture_stdout=True, capture_stderr=True)
-    except ffmpeg.Error as exc:
-        raise InvalidMediaError(
-            f"{source.name}: the soundtrack could not be read to measure its loudness "
-            f"({stderr_excerpt(exc.stderr, source)}). The file may be truncated or corrupt — re-export it "
-            "and upload it again."
-        ) from exc
-    reports: dict[int, LoudnessMeasurement] = {}
-    for match in _LOUDNORM_REPORT.finditer(err.decode("utf-8", errors="replace")):
-        stream = owners.get(int(match.group(1)))
-        if stream is not None:
-            reports[stream] = _measurement(json.loads(match.group(2)))
-    missing = [t.index for t in tracks if t.index not in reports]
-    if missing:
-        raise EncoderOutputError(f"loudnorm printed no measurement for audio stream(s) {missing}")
-    return [reports[t.index] for t in tracks]
-
-
-def _loudness_plan(
-    job: EncodeJob, track: AudioRendition, measured: LoudnessMeasurement | None
-) -> tuple[Loudness | None, dict[str, Any] | None]:
-    """What the manifest records for ``track`` and the second pass's loudnorm options (None: no filter)."""
-    if job.loudness_lufs is None or measured is None:
-        return None, None
-
-    def finite(value: float) -> float | None:
-        return round(value, 2) if math.isfinite(value) else None
-
-    if measured.silent:
-        note = f"'{track.name}' is silent (below {SILENCE_LUFS:g} LUFS): encoded without normalisation"
-        return Loudness(finite(measured.input_i), finite(measured.input_tp), None, None, note), None
-    values = {
-        "measured_I": measured.input_i,
-        "measured_TP": measured.input_tp,
-        "measured_LRA": measured.input_lra,
-        "measured_thresh": measured.input_thresh,
-        "offset": measured.target_offset,
-    }
-    options: dict[str, Any] = {"I": job.loudness_lufs, "TP": TRUE_PEAK_DBTP, "LRA": LOUDNESS_RANGE_LU}
-    for key, value in values.items():
-        low, high = _MEASURED_RANGES[key]
-        options[key] = f"{min(high, max(low, value if math.isfinite(value) else 0.0)):.2f}"
-    options.update(linear="true", print_format="none")
-    # loudnorm's own test for linear mode (it falls back to dynamic without saying so).
-    peak_after = measured.input_tp + job.loudness_lufs - measured.input_i
-    linear = peak_after <= TRUE_PEAK_DBTP and measured.input_lra <= LOUDNESS_RANGE_LU
-    loudness = Loudness(
-        finite(measured.input_i),
-        finite(measured.input_tp),
-        finite(measured.input_lra),
-        job.loudness_lufs,
-        mode="linear" if linear else "dynamic",
-    )
-    return loudness, options
-
-
-def _measurement(report: dict[str, Any]) -> LoudnessMeasurement:
-    def number(key: str) -> float:
-        value = as_float(report.get(key))
-        if value is None or math.isnan(value):
-            raise EncoderOutputError(f"loudnorm reported {key}={report.get(key)!r}, not a number")
-        return value
-
-    return LoudnessMeasurement(
-        number("input_i"), number("input_tp"), number("input_lra"), number("input_thresh"),
-        number("target_offset"),
-    )  # fmt: skip
-
-
-def _loudnorm_owners(args: list[str]) -> dict[int, int]:
-    """Which source audio stream (``0:a:N``) each ``Parsed_loudnorm_K`` of the command's filter graph
-    measures. ffmpeg names a parsed filter by its position in the ``-filter_complex`` string; ffmpeg-python
-    writes one filter per chain, so K is the chain's position and the labels lead back to the input."""
-    graph = args[args.index("-filter_complex") + 1]
-    produced: dict[str, str] = {}
-    chains: list[tuple[list[str], str]] = []
-    for chain in graph.split(";"):
-        match = _CHAIN.match(chain)
-        if match is None:
-            raise EncoderOutputError(f"unexpected filter chain {chain!r}")
-        inputs = re.findall(r"\[([^\]]+)\]", match.group(1))
-        for label in re.findall(r"\[([^\]]+)\]", match.group(3)):
-            produced[label] = inputs[0] if inputs else ""
-        chains.append((inputs, match.group(2)))
-    owners: dict[int, int] = {}
-    for position, (inputs, body) in enumerate(chains):
-        if not body.startswith("loudnorm") or not inputs:
-            continue
-        label = inputs[0]
-        while label in produced:
-            label = produced[label]
-        stream = re.fullmatch(r"0:a:(\d+)", label)
-        if stream is None:
-            raise EncoderOutputError(f"loudnorm chain {position} does not lead back to an audio stream")
-        owners[position] = int(stream.group(1))
-    return owners
-
-
-def _stereo(stream: Any) -> Any:
-    """Downmix (or upmix) to stereo inside the graph, before loudness is measured or applied."""
-    return stream.filter("aformat", channel_layouts="stereo")
 
 
 def video_codecs(segment: Path, source: Path) -> str:

@@ -21,6 +21,8 @@ from pipeline.kinds import (
     spec_for_extension,
 )
 from pipeline.kinds import extension as _extension
+from pipeline.media import attachments
+from pipeline.media.svg import inflate_head, root_is_svg
 
 __all__ = ["HEAD_BYTES", "Kind", "sniff_kind"]
 
@@ -29,8 +31,27 @@ HEAD_BYTES = 4096
 # ISO-BMFF brands of audio-only files; everything else in an ftyp box is routed as video and the probe
 # finds out whether it really has a picture.
 _AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "})
-# Still-image formats in an ftyp box: real images, but not ones the image pipeline decodes.
-_STILL_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"})
+# HEIF (HEIC from phones) and AVIF in an ftyp box: images (pillow-heif and Pillow decode them), including
+# their sequence brands (an animated AVIF stays animated; a HEIF burst shows its primary picture).
+_STILL_BRANDS = frozenset(
+    {
+        b"heic",
+        b"heix",
+        b"hevc",
+        b"hevx",
+        b"heim",
+        b"heis",
+        b"hevm",
+        b"hevs",
+        b"mif1",
+        b"msf1",
+        b"avif",
+        b"avis",
+    }
+)
+# The sizes a BMP's DIB header can have (BITMAPCOREHEADER to BITMAPV5HEADER): "BM" alone matches 1 in 65,536
+# files.
+_BMP_HEADERS = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
 _MPD = re.compile(r"<(?:\w+:)?MPD[\s>]")
 # ASF (WMV/WMA): the header object's GUID, and the stream-type GUIDs of its stream properties objects.
 _ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
@@ -50,7 +71,8 @@ def sniff_kind(path: Path, name: str) -> Kind:
         head = fh.read(HEAD_BYTES)
     if not head:
         raise InvalidMediaError(f"{basename}: the file is empty (0 bytes). Upload it again.")
-
+    if _is_handout(head, ext, basename):
+        return "attachment"
     kind = _binary_kind(head, ext, basename)
     if kind is not None:
         return kind
@@ -71,6 +93,11 @@ def sniff_kind(path: Path, name: str) -> Kind:
             return "manifest"
         if named is not None and named.kind == "lesson":
             return "lesson"
+        # An SVG drawing is text: its root element says so (after the name had its say for lessons, which
+        # may start with inline markup); a long prolog cut by the head leaves it to an .svg name.
+        svg = root_is_svg(stripped)
+        if svg or (svg is None and ext == "svg"):
+            return "image"
 
     if named is not None and named.kind == "lesson":
         raise LessonError(
@@ -89,10 +116,20 @@ def sniff_kind(path: Path, name: str) -> Kind:
     raise UnsupportedMediaError(f"{basename} is not a supported file type. Supported: {SUPPORTED}.")
 
 
+def _is_handout(head: bytes, ext: str, basename: str) -> bool:
+    """Programs are refused whatever their name; a handout's extension is checked against its content."""
+    refused = attachments.refusal(head, ext, basename)
+    if refused is not None:
+        raise UnsupportedMediaError(refused)
+    named = spec_for_extension(ext)
+    if named is None or named.kind != "attachment":
+        return False
+    attachments.check_head(head, ext, basename)  # handouts are checked by their own format
+    return True
+
+
 def _binary_kind(head: bytes, ext: str, basename: str) -> Kind | None:
-    if head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff"):
-        return "image"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
+    if _is_image(head, ext):
         return "image"
     if head[:4] == b"RIFF" and len(head) >= 12:
         form = head[8:12]
@@ -142,16 +179,28 @@ def _container_kind(head: bytes, ext: str) -> Kind | None:
     return None
 
 
+def _is_image(head: bytes, ext: str) -> bool:
+    """PNG, JPEG, GIF, TIFF/BigTIFF, BMP and .svgz by their magic (WebP is a RIFF form, HEIF/AVIF ftyp)."""
+    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")):
+        return True
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return True
+    if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in _BMP_HEADERS:
+        return True
+    if head[:2] != b"\x1f\x8b" or ext != "svgz":
+        return False
+    # gzip: only an .svgz is a drawing (its inflated start is an SVG's, or too long a prolog to tell).
+    inflated = inflate_head(head)
+    return bool(inflated) and root_is_svg(inflated.decode("utf-8", "ignore")) is not False
+
+
 def _ftyp_kind(head: bytes, ext: str, basename: str) -> Kind:
     size = int.from_bytes(head[0:4], "big")
     box = head[8 : min(max(size, 16), len(head))]
     brands = {box[i : i + 4] for i in range(0, len(box) - 3, 4)}
     brands.discard(b"\x00\x00\x00\x00")  # the minor version field
     if head[8:12] in _STILL_BRANDS:
-        raise UnsupportedMediaError(
-            f"{basename} is a HEIC/AVIF still image, which is not supported. Export it as JPEG or PNG "
-            "and upload it again."
-        )
+        return "image"
     if head[8:12] in _AUDIO_BRANDS or (ext == "m4a" and brands & _AUDIO_BRANDS):
         return "audio"
     return "video"

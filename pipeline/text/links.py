@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-TargetKind = Literal["page", "image", "video", "audio", "file"]
+TargetKind = Literal["page", "image", "video", "audio", "file", "attachment"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,17 @@ class DownloadLink:
 
 
 @dataclass(frozen=True)
+class FileCard:
+    """A handout as a download card shows it: its name, what it is ("PDF · 12 pages · 1.2 MB"), its URL and
+    a first-page preview (``(url, width)`` candidates; empty until published, and for other files)."""
+
+    name: str
+    about: str
+    href: str
+    preview: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class Target:
     """A course file a lesson refers to, with URLs relative to the lesson page.
 
@@ -85,6 +96,8 @@ class Target:
     plays it through HLS drops the page's ``<track>`` copies, which would list every language twice."""
     downloads: tuple[DownloadLink, ...] = ()
     """The video's published downloads (MP4, M4A) when the course allows them; the page links them."""
+    card: FileCard | None = None
+    """A handout (``attachment``): a paragraph holding only a link to it becomes its download card."""
 
 
 # ``None``: not a course file (an anchor, an external URL, a path leaving the course): keep it as written.

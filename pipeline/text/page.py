@@ -21,9 +21,12 @@ from typing import TYPE_CHECKING
 from pygments.formatters import HtmlFormatter
 
 from pipeline.config import HLS_JS_PATH_ENV, hls_js_path
+from pipeline.text.file_card import downloads_section_html
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+
+    from pipeline.text.links import FileCard
 
 LIGHT_CODE_STYLE = "default"
 DARK_CODE_STYLE = "github-dark"
@@ -68,6 +71,8 @@ class CourseView:
     index_href: str
     description: str | None = None
     cover: tuple[str, tuple[tuple[str, int], ...]] | None = None  # (src, srcset) of the cover image
+    downloads: tuple[FileCard, ...] = ()
+    """The course's published handouts, for the index's Downloads list."""
 
     @property
     def lesson_count(self) -> int:
@@ -282,6 +287,7 @@ def render_course_index(course: CourseView) -> str:
             parts.append(f"<li>{link}{meta if lesson.duration_s else ''}{about}</li>")
             number += 1
         parts.append("</ol></section>")
+    parts.append(downloads_section_html(course.downloads))
     parts.append("</div>")
     return render_page(
         title=course.title,

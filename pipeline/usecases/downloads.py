@@ -14,9 +14,22 @@ with downloads off, or renamed, leaves nothing behind. Objects are named after t
 
 Lesson pages link the downloads from the catalog item's ``details.downloads`` (``download_links``), so a
 page shows them once RecordAsset has written them: after a publish that lists downloads, the pages that
-play the video are rendered again (``lifecycles``). Turning downloads on in the manifest affects the
-videos processed from then on (upload the video again to create its files); turning them off hides the
-links at once (the pages check the manifest too) and the files go at the video's next run or deletion.
+play the video are rendered again (``lifecycles``).
+
+A course.yaml that changes which videos may be downloaded applies to the videos already published, with
+no re-encode and no re-upload: BuildCourse (which has no ffmpeg: it parses untrusted YAML) lists them
+(``downloads_to_apply``: allowed but without files, or files no longer allowed), and its execution's
+``ApplyDownloadsSetting`` Map runs ApplyDownloads (``apply_downloads``, in this state's function) on each:
+the same remux from what the video's catalog item says PackageHls published (``details.hls``), or the
+removal of its files, and the item's ``details.downloads`` updated in one transaction with two
+conditions: the item is still the version BuildCourse listed (a re-upload's run makes its own) and the
+course record is still the one that decided (a newer course.yaml's run decides again). The manifest's
+RecordAsset then renders the lessons that play a video that got files. Turning downloads off hides the
+links at once (the pages check the manifest too); the files go in the same execution.
+
+Both states check again, after the remux (minutes for a long lecture) and before uploading, that the
+asset is still the version they remuxed: the files are named after the upload, so a re-upload's own run
+writes the same keys, and a stale upload must not land on them.
 """
 
 from __future__ import annotations
@@ -32,8 +45,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pipeline import layout
+from pipeline.catalog.caption_bindings import lesson_video
 from pipeline.catalog.details import AudioDownload, Details, DownloadDetails, VideoDownload
-from pipeline.catalog.model import AssetStatus, asset_sk
+from pipeline.catalog.model import AssetStatus, SourceRef, asset_sk
 from pipeline.keys import AssetKey, parse_key
 from pipeline.media.downloads import (
     RungSize,
@@ -44,13 +58,12 @@ from pipeline.media.downloads import (
     timeline_start,
 )
 from pipeline.publish import SHORT, attachment_disposition
-from pipeline.steps import Outputs
+from pipeline.steps import DownloadsApplied, Outputs
 from pipeline.text.links import DownloadLink
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
-    from pipeline.catalog.model import SourceRef
     from pipeline.services import Services
     from pipeline.steps import AssetInfo
 
@@ -58,6 +71,9 @@ _READ_THREADS = 16
 # Room a remux needs besides the segments themselves: the MP4 is about their size again, plus the M4A.
 _SPACE_FACTOR = 2.2
 _SPACE_MARGIN = 64 * 1024 * 1024
+MAX_APPLY = 200
+"""Videos one course.yaml run updates: the Map's items and results stay far under Step Functions' 256 KB
+payload; the rest are listed again by the next upload of course.yaml."""
 
 
 @dataclass(frozen=True)
@@ -82,33 +98,165 @@ def make_downloads(source: SourceRef, info: AssetInfo, package: Outputs, service
         return Outputs([])  # a newer upload (or a deletion) claimed the asset after PackageHls
     record = course_record(items)
     bucket = services.settings.publish_bucket
-    prefix = asset.publish_prefix + layout.downloads_dir(asset.asset_id) + "/"
+    prefix = _prefix(asset)
     plan = _plan(hls, services) if downloads_wanted(record, asset.path) else None
     if plan is None:
         services.store.delete_keys(bucket, list(services.store.list_keys(bucket, prefix)))
         return Outputs([])
-    free = shutil.disk_usage(services.settings.work_dir).free
-    if plan.estimated_bytes * _SPACE_FACTOR + _SPACE_MARGIN > free:
+    too_large = _space_warning(asset, plan, services)
+    if too_large is not None:
         services.store.delete_keys(bucket, list(services.store.list_keys(bucket, prefix)))
-        return Outputs(
-            [],
-            Details(
-                warnings=[
-                    f"{asset.name}: no downloads: about {plan.estimated_bytes / 1e9:.1f} GB of video is more "
-                    "than one MakeDownloads run can remux; split the lecture into shorter files"
-                ]
-            ),
-        )
-    details, written = _publish(asset, plan, prefix, services)
-    services.store.delete_keys(
-        bucket, [k for k in services.store.list_keys(bucket, prefix) if k not in written]
-    )
+        return Outputs([], Details(warnings=[too_large]))
+
+    def current() -> bool:
+        return _still_current(services.catalog.course_items(asset.course_id), asset, source)
+
+    made = _publish(asset, plan, prefix, services, current)
+    if made is None:
+        return Outputs([])  # claimed by a newer upload while the remux ran: its run makes its own
+    details, written = made
+    _prune(services, prefix, keep=written)
     return Outputs(written, Details(downloads=details))
 
 
+# --- a course.yaml that changes them, for the videos published before it --------------------------------
+
+
+def downloads_to_apply(
+    record: Mapping[str, Any] | None, items: Iterable[Mapping[str, Any]]
+) -> tuple[list[SourceRef], list[str]]:
+    """BuildCourse's list for ``ApplyDownloadsSetting``: the published videos whose downloads the course
+    ``record`` changes (it allows them and the item lists none, or it does not and the item lists some),
+    at the version their item records; at most ``MAX_APPLY``, with a warning naming how many wait."""
+    found: list[SourceRef] = []
+    for item in sorted(items, key=lambda i: str(i.get("path") or "")):
+        details = item.get("details") or {}
+        if (
+            item.get("kind") not in ("video", "audio")
+            or item.get("status") != AssetStatus.PUBLISHED.value
+            or not item.get("path")
+            or not item.get("sourceKey")
+            or not details.get("hls")
+        ):
+            continue
+        if downloads_wanted(record, str(item["path"])) != bool(details.get("downloads")):
+            version = item.get("sourceVersion")
+            found.append(
+                SourceRef(
+                    bucket=str(item.get("sourceBucket") or ""),
+                    key=str(item["sourceKey"]),
+                    version_id=None if version in (None, "null") else str(version),
+                )
+            )
+    if len(found) <= MAX_APPLY:
+        return found, []
+    waiting = len(found) - MAX_APPLY
+    return found[:MAX_APPLY], [
+        f"downloads: {waiting} more videos wait for the next upload of course.yaml (one run updates at "
+        f"most {MAX_APPLY}); upload it again"
+    ]
+
+
+def apply_downloads(video: SourceRef, services: Services) -> DownloadsApplied:
+    """ApplyDownloads: make or remove the downloads of ``video``, published before the current course
+    record, as that record says, from the playlists its catalog item lists (no re-encode, no source
+    read), and record them in the item (``Catalog.record_downloads``: still this version, still this
+    course record). Safe to run twice: a video whose item already matches the record is left alone."""
+    asset = parse_key(video.key)
+    items = services.catalog.course_items(asset.course_id)
+    item = _published_item(items, asset, video)
+    if item is None:
+        return DownloadsApplied(video.key, "superseded")  # re-uploaded, failed or deleted since it was listed
+    course = next((i for i in items if i.get("SK") == "COURSE"), None)
+    sequencer = str(course["sequencer"]) if course and course.get("sequencer") else None
+    details = item.get("details") or {}
+    bucket = services.settings.publish_bucket
+    prefix = _prefix(asset)
+    kept = [str(o) for o in item.get("outputs") or [] if not str(o).startswith(prefix)]
+
+    def record(found: DownloadDetails | None, written: list[str]) -> bool:
+        downloads = dict(found) if found is not None else None
+        return services.catalog.record_downloads(
+            asset.course_id, asset.asset_id, video, sequencer, downloads, kept + written
+        )
+
+    if not downloads_wanted(course_record(items), asset.path):
+        existing = list(services.store.list_keys(bucket, prefix))
+        if details.get("downloads") and not record(None, []):
+            return DownloadsApplied(video.key, "superseded")
+        services.store.delete_keys(bucket, existing)  # after the item stops listing them
+        return DownloadsApplied(video.key, "removed" if existing or details.get("downloads") else "unchanged")
+    plan = _plan(details.get("hls") or {}, services)
+    if details.get("downloads") or plan is None:
+        return DownloadsApplied(video.key, "unchanged")  # made already (a retry), or nothing to offer
+    too_large = _space_warning(asset, plan, services)
+    if too_large is not None:
+        return DownloadsApplied(video.key, "unchanged", [too_large])
+
+    def current() -> bool:
+        return _published_item(services.catalog.course_items(asset.course_id), asset, video) is not None
+
+    made = _publish(asset, plan, prefix, services, current)
+    if made is None:
+        return DownloadsApplied(video.key, "superseded")
+    found, written = made
+    _prune(services, prefix, keep=written)
+    if not record(found, written):
+        _discard_unrecorded(asset, video, written, services)
+        return DownloadsApplied(video.key, "superseded")
+    return DownloadsApplied(video.key, "made")
+
+
+def _discard_unrecorded(asset: AssetKey, video: SourceRef, written: list[str], services: Services) -> None:
+    """Files made for a course record that changed meanwhile: removed when the newer one does not allow
+    them (its run listed nothing for this video, which had none recorded). A newer record that allows
+    them lists the video and makes them again; a re-upload's run prunes the folder itself."""
+    items = services.catalog.course_items(asset.course_id)
+    item = _published_item(items, asset, video)
+    if item is None or (item.get("details") or {}).get("downloads"):
+        return
+    if not downloads_wanted(course_record(items), asset.path):
+        services.store.delete_keys(services.settings.publish_bucket, written)
+
+
+def _published_item(items: list[dict[str, Any]], asset: AssetKey, video: SourceRef) -> dict[str, Any] | None:
+    """The video's item while it is still ``video``'s version and PUBLISHED, else None."""
+    item = next((i for i in items if i.get("SK") == asset_sk(asset.asset_id)), None)
+    if item is None or item.get("status") != AssetStatus.PUBLISHED.value:
+        return None
+    if item.get("kind") not in ("video", "audio"):
+        return None
+    return item if item.get("sourceVersion") == (video.version_id or "null") else None
+
+
+# --- the remux and its files -------------------------------------------------------------------------
+
+
+def _prefix(asset: AssetKey) -> str:
+    return asset.publish_prefix + layout.downloads_dir(asset.asset_id) + "/"
+
+
+def _prune(services: Services, prefix: str, *, keep: list[str]) -> None:
+    """Whatever else the folder holds (an earlier version's files under another name)."""
+    bucket = services.settings.publish_bucket
+    services.store.delete_keys(bucket, [k for k in services.store.list_keys(bucket, prefix) if k not in keep])
+
+
+def _space_warning(asset: AssetKey, plan: _Plan, services: Services) -> str | None:
+    free = shutil.disk_usage(services.settings.work_dir).free
+    if plan.estimated_bytes * _SPACE_FACTOR + _SPACE_MARGIN <= free:
+        return None
+    return (
+        f"{asset.name}: no downloads: about {plan.estimated_bytes / 1e9:.1f} GB of video is more "
+        "than one MakeDownloads run can remux; split the lecture into shorter files"
+    )
+
+
 def _publish(
-    asset: AssetKey, plan: _Plan, prefix: str, services: Services
-) -> tuple[DownloadDetails, list[str]]:
+    asset: AssetKey, plan: _Plan, prefix: str, services: Services, current: Callable[[], bool]
+) -> tuple[DownloadDetails, list[str]] | None:
+    """Remux, then upload unless ``current()`` says the asset was claimed meanwhile (None): a re-upload's
+    own run writes these same names, and a remux of a long lecture takes minutes."""
     bucket = services.settings.publish_bucket
     stem = PurePosixPath(unicodedata.normalize("NFC", asset.name)).stem or "lecture"
     details = DownloadDetails()
@@ -126,6 +274,8 @@ def _publish(
             files.append((f"{stem}.mp4", mp4))
         if audio is not None:
             files.append((f"{stem}.m4a", remux_audio(audio[0], out / "download.m4a", start_s=start)))
+        if not current():
+            return None
         for filename, path in files:
             key = prefix + filename
             services.store.put_file(
@@ -205,7 +355,7 @@ def downloads_wanted(record: Mapping[str, Any] | None, video_path: str) -> bool:
         return False
     course = record.get("downloads") is True
     path = unicodedata.normalize("NFC", video_path)
-    showing = [lesson for lesson in _lessons(record) if _lesson_video(lesson) == path]
+    showing = [lesson for lesson in _lessons(record) if lesson_video(lesson) == path]
     if not showing:
         return course
     return any(_allowed(lesson.get("downloads"), course) for lesson in showing)
@@ -269,12 +419,3 @@ def _file_href(key: str, href: Callable[[str], str]) -> str:
 
 def _lessons(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [lesson for s in record.get("sections") or [] for lesson in s.get("lessons") or []]
-
-
-def _lesson_video(lesson: Mapping[str, Any]) -> str | None:
-    """The course path of a lesson's ``video:`` (the record keeps it relative to the lesson file)."""
-    link, path = lesson.get("videoLink"), lesson.get("path") or lesson.get("file")
-    if not link or not path:
-        return None
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(str(path)), str(link)))
-    return unicodedata.normalize("NFC", joined)

@@ -1,4 +1,5 @@
-"""Images: responsive variants."""
+"""Images: responsive WebP variants (stills, animations, SVG drawn as pictures), and what the author
+should know about the conversion as warnings."""
 
 from __future__ import annotations
 
@@ -20,22 +21,18 @@ if TYPE_CHECKING:
 def make_image_variants(source: SourceRef, services: Services) -> Outputs:
     asset = parse_key(source.key)
     with workspace(source, services) as ws:
-        info, variants = make_variants(
-            ws.source, ws.out, widths=layout.IMAGE_WIDTHS, limits=services.settings.limits
-        )
+        made = make_variants(ws.source, ws.out, widths=layout.IMAGE_WIDTHS, limits=services.settings.limits)
         prefix = asset.publish_prefix + layout.image_dir(asset.asset_id)
         keys = publish_tree(
-            services.store, services.settings.publish_bucket, prefix, ws.out, [v.path for v in variants]
+            services.store, services.settings.publish_bucket, prefix, ws.out, [v.path for v in made.variants]
         )
-    return Outputs(
-        keys,
-        Details(
-            image=dict(info),
-            variants=[
-                ImageVariant(
-                    key=key, width=v.width, height=v.height, contentType=v.content_type, bytes=v.bytes
-                )
-                for key, v in zip(keys, variants, strict=True)
-            ],
-        ),
+    details = Details(
+        image=dict(made.info),
+        variants=[
+            ImageVariant(key=key, width=v.width, height=v.height, contentType=v.content_type, bytes=v.bytes)
+            for key, v in zip(keys, made.variants, strict=True)
+        ],
     )
+    if made.warnings:
+        details["warnings"] = list(made.warnings)
+    return Outputs(keys, details)

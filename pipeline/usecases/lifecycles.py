@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline import layout
-from pipeline.usecases import captions, downloads, text, video
+from pipeline.keys import parse_key
+from pipeline.usecases import captions, downloads, handout_refresh, text, video
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from pipeline.keys import AssetKey
     from pipeline.services import Services
-    from pipeline.steps import ExecutionState
+    from pipeline.steps import DownloadsApplied, ExecutionState
 
 
 def _none(_aid: str) -> tuple[str, ...]:
@@ -59,6 +60,17 @@ def _after_media_publish(asset: AssetKey, services: Services) -> list[str]:
     return captions.refresh_after_publish(asset, services)
 
 
+def after_downloads_applied(applied: list[DownloadsApplied], services: Services) -> list[str]:
+    """After a course.yaml's ApplyDownloadsSetting: the lessons that play a video that got files now
+    link them (BuildCourse rendered them before the files existed). Removed files need no render: the
+    pages BuildCourse wrote already follow the manifest that turned them off."""
+    pages: list[str] = []
+    for result in applied:
+        if result.change == "made":
+            pages += text.refresh_embedders(parse_key(result.key), services)
+    return pages
+
+
 # Downloads live in media/<asset-id>/downloads/, inside the folder deletion removes whole.
 _MEDIA = Lifecycle(
     folders=lambda aid: (layout.media_dir(aid),),
@@ -74,16 +86,24 @@ LIFECYCLES: dict[str, Lifecycle] = {
         files=lambda aid: (layout.lesson_page(aid),),
         refresh_dependents=text.refresh_siblings,
         renders_pages=True,
+        after_publish=handout_refresh.after_lesson_publish,
     ),
     "caption": Lifecycle(
         folders=lambda aid: (layout.caption_dir(aid),),
         refresh_dependents=captions.refresh_after_removal,
         renders_pages=True,
     ),
+    # Its download card (type, size, pages) comes from the item RecordAsset writes: the lessons that link
+    # it and the index's Downloads list are rendered again after it.
+    "attachment": Lifecycle(
+        folders=lambda aid: (layout.attachment_dir(aid),),
+        after_publish=text.refresh_embedders,
+    ),
     "manifest": Lifecycle(
         files=lambda _aid: (layout.course_index(),),
         refresh_dependents=text.refresh_all_lessons,
         renders_pages=True,
+        after_publish=handout_refresh.after_manifest_publish,
     ),
 }
 

@@ -11,7 +11,7 @@ from pipeline.catalog.model import AssetStatus
 from pipeline.errors import StepContractError, UnsafeKeyError
 from pipeline.keys import AssetKey, asset_id_for, parse_key
 from pipeline.steps import CaughtError, ExecutionState, FailureRecorded, Recorded
-from pipeline.usecases.lifecycles import lifecycle_for
+from pipeline.usecases.lifecycles import after_downloads_applied, lifecycle_for
 from pipeline.usecases.removal import remove_stale_outputs
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ def record_asset(state: ExecutionState, services: Services, execution_arn: str |
         removed = remove_stale_outputs(parse_key(source.key), kind, services)
         return Recorded(status="SUPERSEDED", asset_id=asset_id, outputs=0, removed=removed)
     lifecycle_for(kind).after_publish(parse_key(source.key), services)
+    if state.downloads_applied:
+        after_downloads_applied(state.downloads_applied, services)
     resources = [execution_arn] if execution_arn else []
     services.events.publish(
         "AssetPublished",

@@ -26,7 +26,7 @@ from pipeline.errors import LessonError, ManifestError, PipelineError
 from pipeline.keys import AssetKey, asset_id_for, parse_key
 from pipeline.kinds import kind_by_name
 from pipeline.publish import IMMUTABLE, SHORT
-from pipeline.steps import Outputs
+from pipeline.steps import CourseBuilt, Outputs
 from pipeline.text.lesson import RenderedLesson, render_lesson
 from pipeline.text.links import Resolver, Target, TargetKind
 from pipeline.text.manifest import MAX_MANIFEST_BYTES, parse_manifest
@@ -39,8 +39,9 @@ from pipeline.text.page import (
     render_page,
     site_assets,
 )
+from pipeline.usecases.attachment_links import attachment_target, course_downloads, handouts_shown
 from pipeline.usecases.caption_tracks import video_captions
-from pipeline.usecases.downloads import download_links
+from pipeline.usecases.downloads import download_links, downloads_to_apply
 from pipeline.usecases.subtitle_renditions import attach_captions
 
 if TYPE_CHECKING:
@@ -175,6 +176,8 @@ def make_resolver(from_path: str, course: CourseState, page_dir: str = LESSON_DI
                 "image", path, rel(layout.image_variant(aid, layout.IMAGE_DEFAULT_WIDTH)),
                 srcset=image_srcset(aid, details, rel), missing=missing,
             )  # fmt: skip
+        if named == "attachment":
+            return attachment_target(path, item, rel, missing=missing, anchor=anchor)
         if named == "caption":
             # A link to a caption file downloads its checked WebVTT (a transcript with timings).
             return Target("file", path, rel(layout.caption_vtt(aid)) + anchor, missing=missing)
@@ -235,6 +238,7 @@ def course_view(course: CourseState, meta: dict[str, LessonMeta], page_dir: str)
         index_href=rel(layout.course_index()),
         description=record.get("description"),
         cover=cover,
+        downloads=course_downloads(course.assets, rel),
     )
 
 
@@ -332,7 +336,8 @@ def render_lesson_page(source: SourceRef, services: Services) -> Outputs:
         # This lesson's title or duration may have changed: the index lists them.
         outputs.append(_publish_index(services, asset, course, meta))
     return Outputs(
-        outputs, Details(lesson=_lesson_details(rendered, (ref or {}).get("id")), warnings=rendered.warnings)
+        outputs,
+        Details(lesson=_lesson_details(rendered, (ref or {}).get("id"), course), warnings=rendered.warnings),
     )
 
 
@@ -367,7 +372,7 @@ def _meta(rendered: RenderedLesson) -> LessonMeta:
     return LessonMeta(rendered.title, rendered.duration_s, rendered.description)
 
 
-def _lesson_details(rendered: RenderedLesson, lesson_id: str | None) -> LessonDetails:
+def _lesson_details(rendered: RenderedLesson, lesson_id: str | None, course: CourseState) -> LessonDetails:
     return LessonDetails(
         title=rendered.title,
         lessonId=lesson_id,
@@ -377,10 +382,11 @@ def _lesson_details(rendered: RenderedLesson, lesson_id: str | None) -> LessonDe
         headings=len(rendered.headings),
         links=rendered.links[:50],
         references=rendered.references[:200],
+        handouts=handouts_shown(course.assets, rendered.references),
     )
 
 
-def build_course(source: SourceRef, services: Services) -> Outputs:
+def build_course(source: SourceRef, services: Services) -> CourseBuilt:
     asset = parse_key(source.key)
     info = services.store.head(source.bucket, source.key, source.version_id)
     if info is not None and info.size > MAX_MANIFEST_BYTES:
@@ -422,7 +428,7 @@ def build_course(source: SourceRef, services: Services) -> Outputs:
     # the manifest execution's details keep this snapshot for the author.
     written = services.catalog.put_course(asset.course_id, record, source)
     if not written:
-        return Outputs([], Details(course=CourseDetails(superseded=True)))
+        return CourseBuilt([], Details(course=CourseDetails(superseded=True)))
     previous, course.record = course.record, {**record, "courseId": asset.course_id}
     warnings += _attach_listed_captions(asset.course_id, previous, course.record, services)
 
@@ -432,9 +438,16 @@ def build_course(source: SourceRef, services: Services) -> Outputs:
     warnings += failures
     index = _publish_index(services, asset, course, meta)
     course_details = CourseDetails(
-        title=manifest.title, lessons=len(manifest.lesson_ids()), pagesRendered=len(pages), pending=pending
+        title=manifest.title,
+        lessons=len(manifest.lesson_ids()),
+        pagesRendered=len(pages),
+        pending=pending,
+        handouts=handouts_shown(course.assets, course.assets),
     )
-    return Outputs([index], Details(course=course_details, warnings=warnings))
+    # Videos published before this manifest whose downloads it turns on or off (ApplyDownloadsSetting).
+    apply, apply_warnings = downloads_to_apply(course.record, course.assets.values())
+    details = Details(course=course_details, warnings=warnings + apply_warnings)
+    return CourseBuilt([index], details, downloads_to_apply=apply)
 
 
 def _attach_listed_captions(
@@ -538,11 +551,20 @@ def refresh_embedders(asset: AssetKey, services: Services) -> list[str]:
 _Chooser = Callable[[CourseState, dict[str, Any], dict[str, Any]], list[str]]
 
 
-def _refresh(asset: AssetKey, services: Services, choose: _Chooser) -> list[str]:
-    """Render again the pages ``choose`` picks among the course's listed and uploaded lessons, then the
+def refresh_lessons(asset: AssetKey, services: Services, paths: list[str], course: CourseState) -> list[str]:
+    """Render ``paths`` again from ``course`` as the caller loaded it (``asset`` still in it), then the
     index; return the keys written."""
-    course = load_course(asset, services)
-    course.files.discard(asset.path)
+    return _refresh(asset, services, lambda *_: paths, course)
+
+
+def _refresh(
+    asset: AssetKey, services: Services, choose: _Chooser, loaded: CourseState | None = None
+) -> list[str]:
+    """Render again the pages ``choose`` picks among the course's listed and uploaded lessons, then the
+    index; return the keys written. Without ``loaded``, ``asset`` is gone: pages show it as missing."""
+    course = loaded or load_course(asset, services)
+    if loaded is None:
+        course.files.discard(asset.path)
     lang = str((course.record or {}).get("lang") or "en")
     listed = {str(r["path"]): r for r in course.lesson_refs() if r.get("path") in course.files}
     uploaded_lessons = {

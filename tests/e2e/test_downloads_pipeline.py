@@ -1,7 +1,8 @@
 """Downloads through the real state machine on moto with real ffmpeg: a course that allows them gets a
 faststart MP4 (H.264 + AAC, the source's length) and an M4A of its lecture, served as attachments behind
-the signed cookies and linked from the lesson page; a course that does not gets neither, and turning them
-off removes what a previous version published."""
+the signed cookies and linked from the lesson page; a course that does not gets neither. A course.yaml
+that changes them applies to the lectures already published, in its own execution (no re-encode, no
+re-upload): turned on, the files are made from the published HLS and linked; turned off, they go."""
 
 from __future__ import annotations
 
@@ -43,9 +44,9 @@ KEY = generate_private_key()
 KEY_ID = key_id_for(KEY.public_key())
 
 
-def manifest(flag: str) -> bytes:
+def manifest(flag: str, course: str = COURSE) -> bytes:
     return (
-        f"id: {COURSE}\ntitle: Downloads\n{flag}sections:\n  - title: All\n    lessons:\n"
+        f"id: {course}\ntitle: Downloads\n{flag}sections:\n  - title: All\n    lessons:\n"
         f"      - {{id: intro, file: lessons/intro.md, video: '{VIDEO_PATH}'}}\n"
     ).encode()
 
@@ -87,15 +88,15 @@ def entered(runtime: LocalRuntime, execution: dict[str, Any]) -> list[str]:
     return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
 
 
-def video_item(runtime: LocalRuntime) -> dict[str, Any]:
+def video_item(runtime: LocalRuntime, course: str = COURSE) -> dict[str, Any]:
     catalog = DynamoCatalog(runtime.client("dynamodb"), runtime.catalog_table)
-    item = catalog.get_asset(COURSE, asset_id_for(VIDEO_PATH))
+    item = catalog.get_asset(course, asset_id_for(VIDEO_PATH))
     assert item is not None
     return item
 
 
-def lesson_page(runtime: LocalRuntime) -> str:
-    key = f"courses/{COURSE}/lessons/{asset_id_for('lessons/intro.md')}.html"
+def lesson_page(runtime: LocalRuntime, course: str = COURSE) -> str:
+    key = f"courses/{course}/lessons/{asset_id_for('lessons/intro.md')}.html"
     body: bytes = runtime.client("s3").get_object(Bucket=runtime.publish_bucket, Key=key)["Body"].read()
     return body.decode()
 
@@ -192,10 +193,83 @@ def test_with_downloads_off_nothing_is_published_and_earlier_files_go(
 ) -> None:
     folder = f"courses/{COURSE}/media/{asset_id_for(VIDEO_PATH)}/downloads/"
     assert published(runtime, folder), "the previous test published downloads"
-    upload(runtime, f"courses/{COURSE}/course.yaml", manifest(""))
-    assert 'class="cp-downloads"' not in lesson_page(runtime)  # hidden at once by the manifest
+    run = upload(runtime, f"courses/{COURSE}/course.yaml", manifest(""))
+    assert "ApplyDownloads" in entered(runtime, run)  # the lecture published before it: files go now
+    assert published(runtime, folder) == []
+    assert "downloads" not in video_item(runtime)["details"]
+    assert 'class="cp-downloads"' not in lesson_page(runtime)
 
     upload(runtime, VIDEO, clip.read_bytes())  # the same lecture again: a new version
     assert published(runtime, folder) == []
     assert "downloads" not in video_item(runtime)["details"]
     assert 'class="cp-downloads"' not in lesson_page(runtime)
+
+
+LATER = "downloads-later"
+
+
+def test_a_course_yaml_turning_downloads_on_then_off_applies_to_a_published_lecture(
+    runtime: LocalRuntime, clip: Path, tmp_path: Path
+) -> None:
+    """The author publishes the course and its lecture without downloads, then allows them: the
+    manifest's execution makes the lecture's files from what is published (the encode is not run
+    again, the source not read), the catalog item lists them, the lesson links them. Then forbids them:
+    they go, and so do the links."""
+    upload(runtime, f"courses/{LATER}/course.yaml", manifest("", LATER))
+    upload(runtime, f"courses/{LATER}/lessons/intro.md", b"# Intro\n\nThe lecture.\n")
+    upload(runtime, f"courses/{LATER}/{VIDEO_PATH}", clip)
+    before = video_item(runtime, LATER)
+    aid = asset_id_for(VIDEO_PATH)
+    folder = f"courses/{LATER}/media/{aid}/downloads/"
+    hls = published(runtime, f"courses/{LATER}/media/{aid}/hls/")
+    assert "downloads" not in before["details"] and published(runtime, folder) == []
+
+    run = upload(runtime, f"courses/{LATER}/course.yaml", manifest("downloads: true\n", LATER))
+    states = entered(runtime, run)
+    assert (
+        states.index("BuildCourse") < states.index("ApplyDownloadsSetting") < states.index("ApplyDownloads")
+    )
+    assert states.index("ApplyDownloads") < states.index("RecordAsset")
+    assert not {"ProbeMedia", "EncodeChunk", "PackageHls", "MakeDownloads"} & set(states)
+
+    item = video_item(runtime, LATER)
+    found = item["details"]["downloads"]
+    mp4_key, m4a_key = folder + "Leçon 1.mp4", folder + "Leçon 1.m4a"
+    assert (found["mp4"]["key"], found["m4a"]["key"]) == (mp4_key, m4a_key)
+    assert (found["mp4"]["width"], found["mp4"]["height"]) == (1280, 720)
+    assert sorted(published(runtime, folder)) == [m4a_key, mp4_key]
+    # The same version, its HLS untouched; the item's other details as its own run wrote them.
+    assert (
+        item["sourceVersion"] == before["sourceVersion"]
+        and item["details"]["hls"] == before["details"]["hls"]
+    )
+    assert published(runtime, f"courses/{LATER}/media/{aid}/hls/") == hls
+    assert item["outputs"][0].endswith("/hls/master.m3u8") and {mp4_key, m4a_key} <= set(item["outputs"])
+
+    s3 = runtime.client("s3")
+    head = s3.head_object(Bucket=runtime.publish_bucket, Key=mp4_key)
+    assert head["ContentType"] == "video/mp4" and head["ContentLength"] == found["mp4"]["bytes"]
+    assert head["ContentDisposition"].startswith('attachment; filename="Lecon 1.mp4"')
+    mp4 = tmp_path / "lecture.mp4"
+    s3.download_file(runtime.publish_bucket, mp4_key, str(mp4))
+    assert ffprobe(mp4, "stream=codec_name").split() == ["h264", "aac"]
+    assert abs(float(ffprobe(mp4, "format=duration")) - float(ffprobe(clip, "format=duration"))) < 0.2
+    boxes = top_level_boxes(mp4.read_bytes())
+    assert boxes.index("moov") < boxes.index("mdat"), boxes
+
+    page = lesson_page(runtime, LATER)
+    href = f"../media/{aid}/downloads/{quote('Leçon 1', safe='')}"
+    assert f'<a href="{href}.mp4" download>Video (MP4, 720p, ' in page
+    assert f'<a href="{href}.m4a" download>Audio (M4A, ' in page
+
+    run = upload(runtime, f"courses/{LATER}/course.yaml", manifest("downloads: false\n", LATER))
+    assert "ApplyDownloads" in entered(runtime, run)
+    assert published(runtime, folder) == []
+    item = video_item(runtime, LATER)
+    assert "downloads" not in item["details"] and not any("/downloads/" in o for o in item["outputs"])
+    assert 'class="cp-downloads"' not in lesson_page(runtime, LATER)
+
+    # Nothing to change: the Map runs on an empty list.
+    run = upload(runtime, f"courses/{LATER}/course.yaml", manifest("downloads: false\n# again\n", LATER))
+    states = entered(runtime, run)
+    assert "ApplyDownloadsSetting" in states and "ApplyDownloads" not in states

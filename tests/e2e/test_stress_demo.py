@@ -54,7 +54,8 @@ def test_the_demo_uploads_succeed_20_runs_in_a_row_on_a_busy_machine(
     demo_uploads: list[Upload], burners: list[subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
     expected = sorted(u.key for u in demo_uploads)
-    assert len(expected) == 8  # manifest, image, three lessons, the lecture and its two caption files
+    # manifest, image, three lessons, the lecture and its two caption files, two handouts
+    assert len(expected) == 10
     for run in range(RUNS):
         assert all(b.poll() is None for b in burners), "the CPU burners stopped"
         out = tmp_path / f"run-{run}"

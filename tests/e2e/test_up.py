@@ -116,6 +116,8 @@ def test_upload_then_aws_cli_then_delete_then_ctrl_c(stack: dict[str, Any], tmp_
     assert {e["key"].split("/", 2)[2]: e["status"] for e in report["executions"]} == {
         "course.yaml": "SUCCEEDED",
         "images/diagram.png": "SUCCEEDED",
+        "handouts/hls-cheat-sheet.pdf": "SUCCEEDED",
+        "handouts/ladder.csv": "SUCCEEDED",
         "lessons/01-welcome.md": "SUCCEEDED",
         "lessons/02-encoding.md": "SUCCEEDED",
         "lessons/03-publishing.md": "SUCCEEDED",

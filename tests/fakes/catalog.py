@@ -332,6 +332,42 @@ class FakeCatalog:
             )
         return old
 
+    def record_downloads(
+        self,
+        course_id: str,
+        asset_id: str,
+        source: SourceRef,
+        course_sequencer: str | None,
+        downloads: dict[str, Any] | None,
+        outputs: list[str],
+    ) -> bool:
+        key = self._key(course_id, asset_sk(asset_id))
+        with self._lock:
+            course, item = self.items.get(self._key(course_id, "COURSE")), self.items.get(key)
+            # ConditionCheck: #seq = :seq, or attribute_not_exists(PK) without a sequencer
+            decided = (
+                not _exists(course)
+                if course_sequencer is None
+                else _eq(course, course_sequencer, "sequencer")
+            )
+            # Update: #ver = :ver AND #st = :published AND attribute_exists(#d)
+            mine = (
+                _eq(item, source.version_id or "null", "sourceVersion")
+                and _eq(item, _PUBLISHED, "status")
+                and _get(item, "details") is not None
+            )
+            ok = decided and mine
+            self.writes.append(("record_downloads", asset_sk(asset_id), ok))
+            if not ok or item is None:
+                return False
+            item["outputs"] = stored(outputs)
+            item["updatedAt"] = now_iso()
+            if downloads is None:
+                item["details"].pop("downloads", None)
+            else:
+                item["details"]["downloads"] = stored(downloads)
+            return True
+
     def put_course(self, course_id: str, record: dict[str, Any], source: SourceRef) -> bool:
         fields = dict(record)
         seq = normalize_sequencer(source.sequencer)

@@ -6,24 +6,24 @@ files of the names it would, so these tests are about where files go and when.""
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pipeline import layout
 from pipeline.keys import asset_id_for
 from pipeline.publish import SHORT
-from pipeline.steps import AssetInfo, Outputs
+from pipeline.steps import AssetInfo, DownloadsApplied, ExecutionState, Outputs
 from pipeline.usecases import downloads
 from pipeline.usecases.record import record_asset
 from pipeline.usecases.text import build_course, render_lesson_page
 from tests.functional.lecture import ARN, ASSET, HLS, INFO, INGEST, MEDIA, PUBLISH, publish
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from pipeline.services import Services
-    from pipeline.steps import ExecutionState
     from tests.fakes import FakeCatalog, FakeObjectStore
 
 DOWNLOADS = MEDIA + "downloads/"
@@ -182,3 +182,195 @@ def test_only_media_that_package_hls_published_gets_downloads(
     superseded = Outputs([], {"hls": {"superseded": True, "discarded": 3}})
     assert downloads.make_downloads(state.source, INFO, superseded, services).outputs == []
     assert remux.calls == []
+
+
+# --- a course.yaml that changes downloads for videos published before it ---------------------------------
+MP4, M4A = DOWNLOADS + "intro.mp4", DOWNLOADS + "intro.m4a"
+PAGE = "courses/c1/" + layout.lesson_page(asset_id_for("lessons/intro.md"))
+
+
+def published_without_downloads(services: Services, store: FakeObjectStore, catalog: FakeCatalog) -> None:
+    """The course, its lesson and the lecture published while downloads were off."""
+    course(services, store, "")
+    render_lesson_page(store.upload(INGEST, "courses/c1/lessons/intro.md", LESSON), services)
+    state = make(services, publish(services, store, catalog, b"v1"))
+    record_asset(state, services, ARN)
+    assert "downloads" not in catalog.asset("c1", ASSET.asset_id)["details"]
+
+
+def manifest_run(
+    services: Services, store: FakeObjectStore, catalog: FakeCatalog, flag: str
+) -> ExecutionState:
+    """course.yaml's execution: BuildCourse, ApplyDownloads on each video it lists, RecordAsset."""
+    source = store.upload(INGEST, "courses/c1/course.yaml", MANIFEST.format(flag=flag).encode())
+    info = AssetInfo("c1", asset_id_for("course.yaml"), "course.yaml", "course.yaml", "manifest", 1)
+    catalog.record_uploaded("c1", info.asset_id, info.path, source, f"exec-{source.version_id}")
+    built = build_course(source, services)
+    applied = [downloads.apply_downloads(video, services) for video in built.downloads_to_apply]
+    state = ExecutionState(source=source, asset=info, course=built, downloads_applied=applied)
+    record_asset(state, services, ARN)
+    return state
+
+
+def test_turning_downloads_on_makes_them_for_a_published_video_and_links_them(
+    services: Services, store: FakeObjectStore, catalog: FakeCatalog, remux: Remux
+) -> None:
+    published_without_downloads(services, store, catalog)
+    version = catalog.asset("c1", ASSET.asset_id)["sourceVersion"]
+    assert 'class="cp-downloads"' not in (store.data(PUBLISH, PAGE) or b"").decode()
+
+    state = manifest_run(services, store, catalog, "downloads: true\n")
+
+    assert state.course is not None
+    assert [(v.key, v.version_id) for v in state.course.downloads_to_apply] == [(ASSET.source_key, version)]
+    assert state.downloads_applied == [DownloadsApplied(ASSET.source_key, "made")]
+    assert store.keys(PUBLISH, DOWNLOADS) == [M4A, MP4]
+    assert [kind for kind, *_ in remux.calls] == ["mp4", "m4a"]  # from the published rung, no encode
+    item = catalog.asset("c1", ASSET.asset_id)
+    assert item["details"]["downloads"]["mp4"] == {"key": MP4, "bytes": 2_012, "width": 1280, "height": 720}
+    assert item["outputs"][0] == HLS + "master.m3u8" and item["outputs"][-2:] == [MP4, M4A]
+    assert item["details"]["hls"]["master"] == HLS + "master.m3u8"  # the rest of the details kept
+    assert 'class="cp-downloads"' in (store.data(PUBLISH, PAGE) or b"").decode()
+
+    # The same manifest's run again (a retry, or an upload with no change): nothing listed, nothing made.
+    again = manifest_run(services, store, catalog, "downloads: true\n")
+    assert again.course is not None and again.course.downloads_to_apply == []
+    assert len(remux.calls) == 2
+    # ApplyDownloads itself is idempotent too (a Map iteration retried after it recorded).
+    assert downloads.apply_downloads(state.course.downloads_to_apply[0], services).change == "unchanged"
+
+
+def test_turning_downloads_off_removes_the_files_and_the_links(
+    services: Services, store: FakeObjectStore, catalog: FakeCatalog, remux: Remux
+) -> None:
+    published_without_downloads(services, store, catalog)
+    manifest_run(services, store, catalog, "downloads: true\n")
+    assert store.keys(PUBLISH, DOWNLOADS) == [M4A, MP4]
+
+    state = manifest_run(services, store, catalog, "downloads: false\n")
+
+    assert state.downloads_applied == [DownloadsApplied(ASSET.source_key, "removed")]
+    assert store.keys(PUBLISH, DOWNLOADS) == []
+    item = catalog.asset("c1", ASSET.asset_id)
+    assert "downloads" not in item["details"] and "hls" in item["details"]
+    assert not any("/downloads/" in o for o in item["outputs"]) and item["outputs"][0] == HLS + "master.m3u8"
+    assert 'class="cp-downloads"' not in (store.data(PUBLISH, PAGE) or b"").decode()
+    # A lesson-level switch counts as well: on for the lesson's video only.
+    lesson_on = MANIFEST.format(flag="") + "        downloads: true\n"
+    source = store.upload(INGEST, "courses/c1/course.yaml", lesson_on.encode())
+    built = build_course(source, services)
+    assert [v.key for v in built.downloads_to_apply] == [ASSET.source_key]
+
+
+def test_a_video_re_uploaded_after_the_listing_gets_nothing_from_it(
+    services: Services, store: FakeObjectStore, catalog: FakeCatalog, remux: Remux
+) -> None:
+    published_without_downloads(services, store, catalog)
+    built = build_course(
+        store.upload(INGEST, "courses/c1/course.yaml", MANIFEST.format(flag="downloads: true\n").encode()),
+        services,
+    )
+    (listed,) = built.downloads_to_apply
+    newer = store.upload(INGEST, ASSET.source_key, b"v2")
+    catalog.record_uploaded("c1", ASSET.asset_id, ASSET.path, newer, "exec-v2")
+
+    assert downloads.apply_downloads(listed, services).change == "superseded"
+    assert store.keys(PUBLISH, DOWNLOADS) == [] and remux.calls == []
+    assert "downloads" not in (catalog.asset("c1", ASSET.asset_id).get("details") or {})
+
+
+def test_a_re_upload_during_the_remux_publishes_and_records_nothing(
+    services: Services,
+    store: FakeObjectStore,
+    catalog: FakeCatalog,
+    remux: Remux,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    published_without_downloads(services, store, catalog)
+    built = build_course(
+        store.upload(INGEST, "courses/c1/course.yaml", MANIFEST.format(flag="downloads: true\n").encode()),
+        services,
+    )
+    real: Callable[..., Path] = vars(downloads)["remux_audio"]  # the remux fixture's
+
+    def reupload_while_remuxing(playlist: Path, out: Path, *, start_s: float) -> Path:
+        newer = store.upload(INGEST, ASSET.source_key, b"v2")
+        catalog.record_uploaded("c1", ASSET.asset_id, ASSET.path, newer, "exec-v2")
+        return real(playlist, out, start_s=start_s)
+
+    monkeypatch.setattr(downloads, "remux_audio", reupload_while_remuxing)
+    assert downloads.apply_downloads(built.downloads_to_apply[0], services).change == "superseded"
+    assert len(remux.calls) == 2 and store.keys(PUBLISH, DOWNLOADS) == []  # remuxed, never uploaded
+    assert ("record_downloads", f"ASSET#{ASSET.asset_id}", True) not in catalog.writes
+
+
+def test_a_newer_course_yaml_during_the_remux_decides_instead(
+    services: Services,
+    store: FakeObjectStore,
+    catalog: FakeCatalog,
+    remux: Remux,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    published_without_downloads(services, store, catalog)
+    built = build_course(
+        store.upload(INGEST, "courses/c1/course.yaml", MANIFEST.format(flag="downloads: true\n").encode()),
+        services,
+    )
+    real: Callable[..., Path] = vars(downloads)["remux_audio"]  # the remux fixture's
+
+    def newer_manifest_while_remuxing(playlist: Path, out: Path, *, start_s: float) -> Path:
+        course(services, store, "downloads: false\n")  # its own run lists nothing: the item has none
+        return real(playlist, out, start_s=start_s)
+
+    monkeypatch.setattr(downloads, "remux_audio", newer_manifest_while_remuxing)
+    assert downloads.apply_downloads(built.downloads_to_apply[0], services).change == "superseded"
+    assert ("record_downloads", f"ASSET#{ASSET.asset_id}", False) in catalog.writes
+    assert store.keys(PUBLISH, DOWNLOADS) == []  # made for the older record, then taken back
+    assert "downloads" not in catalog.asset("c1", ASSET.asset_id)["details"]
+
+
+def test_one_run_lists_at_most_max_apply_videos_and_says_how_many_wait(
+    services: Services,
+    store: FakeObjectStore,
+    catalog: FakeCatalog,
+    remux: Remux,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    published_without_downloads(services, store, catalog)
+    item = catalog.asset("c1", ASSET.asset_id)
+    other = {
+        **item,
+        "SK": "ASSET#videos-other",
+        "path": "videos/other.mp4",
+        "sourceKey": "courses/c1/videos/other.mp4",
+    }
+    monkeypatch.setattr(downloads, "MAX_APPLY", 1)
+    listed, warnings = downloads.downloads_to_apply({"downloads": True, "sections": []}, [other, item])
+    assert [v.key for v in listed] == ["courses/c1/videos/intro.mp4"]  # in path order
+    assert warnings == [
+        "downloads: 1 more videos wait for the next upload of course.yaml (one run updates at most 1); "
+        "upload it again"
+    ]
+    # Only published media with HLS: failed, processing and other kinds wait for their own runs.
+    changes: list[dict[str, Any]] = [{"status": "PROCESSING"}, {"kind": "image"}, {"details": {}}]
+    for changed in changes:
+        assert downloads.downloads_to_apply({"downloads": True}, [{**item, **changed}]) == ([], [])
+
+
+def test_a_failed_iteration_becomes_a_warning_on_the_manifest(
+    services: Services, store: FakeObjectStore, catalog: FakeCatalog
+) -> None:
+    source = store.upload(
+        INGEST, "courses/c1/course.yaml", MANIFEST.format(flag="downloads: true\n").encode()
+    )
+    info = AssetInfo("c1", asset_id_for("course.yaml"), "course.yaml", "course.yaml", "manifest", 1)
+    built = build_course(source, services)
+    failed = DownloadsApplied(ASSET.source_key, "failed", error="InvalidMediaError")
+    record_asset(
+        ExecutionState(source=source, asset=info, course=built, downloads_applied=[failed]), services, ARN
+    )
+    warnings = catalog.asset("c1", info.asset_id)["details"]["warnings"]
+    assert warnings[-1] == (
+        "videos/intro.mp4: its downloads were not updated (InvalidMediaError); "
+        "upload course.yaml again to retry"
+    )

@@ -19,7 +19,7 @@ import pytest
 from moto import mock_aws
 
 from pipeline.catalog.dynamo import DynamoCatalog
-from pipeline.catalog.model import Claim, SourceRef
+from pipeline.catalog.model import Claim, SourceRef, normalize_sequencer
 from pipeline.local.template import Stack
 from pipeline.storage import ObjectInfo, S3ObjectStore
 from tests.fakes import FakeCatalog, FakeObjectStore
@@ -95,6 +95,14 @@ def course(version: str, seq: str, **record: Any) -> Op:
 
 def course_deleted(version: str, seq: str) -> Op:
     return ("mark_course_deleted", ("c", manifest(version, seq)), {})
+
+
+def downloads_recorded(version: str, course_seq: str | None, *, made: bool = True) -> Op:
+    """ApplyDownloads' transaction; ``course_seq`` as the course record stores it (None: no record)."""
+    found = {"mp4": {"key": "courses/c/media/a/downloads/a.mp4", "bytes": 9, "width": 64, "height": 36}}
+    outputs = ["courses/c/media/a/hls/master.m3u8"] + (["courses/c/media/a/downloads/a.mp4"] if made else [])
+    seq = normalize_sequencer(course_seq) if course_seq else None
+    return ("record_downloads", ("c", "a", src(version, "00A0"), seq, found if made else None, outputs), {})
 
 
 SCENARIOS: dict[str, list[Op]] = {
@@ -197,6 +205,32 @@ SCENARIOS: dict[str, list[Op]] = {
         course_deleted("dm9", "00C0"),
     ],
     "course deleted before it exists": [course_deleted("dm1", "00B0"), course("m1", "00A0")],
+    "downloads applied after publishing": [
+        up("v1", "00A0"),
+        downloads_recorded("v1", None),  # not published yet
+        processing("v1", "00A0"),
+        published("v1", "00A0", details={"hls": {"master": "m"}}),
+        downloads_recorded("v1", None),  # no course record: only "none" matches
+        course("m1", "00B0", downloads=True),
+        downloads_recorded("v1", None),  # a record exists now
+        downloads_recorded("v1", "00A0"),  # another record's sequencer
+        downloads_recorded("v2", "00B0"),  # another version
+        downloads_recorded("v1", "00B0"),
+        downloads_recorded("v1", "00B0"),  # retried: the same again
+        course("m2", "00C0", downloads=False),
+        downloads_recorded("v1", "00C0", made=False),
+        downloads_recorded("v1", "00C0", made=False),  # removing what is gone
+        up("v2", "00D0"),
+        downloads_recorded("v1", "00C0"),  # re-uploaded: not PUBLISHED, and not that version
+        deleted("dm1", "00E0"),
+        downloads_recorded("v2", "00C0"),
+    ],
+    "downloads on an item published without details": [
+        up("v1", "00A0"),
+        ("record_published", ("c", "a", src("v1", "00A0"), "video", ["m"], None), {}),
+        course("m1", "00B0", downloads=True),
+        downloads_recorded("v1", "00B0"),
+    ],
 }
 
 

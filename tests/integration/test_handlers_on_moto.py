@@ -207,11 +207,11 @@ def test_record_failure_keeps_the_author_message(runtime: LocalRuntime) -> None:
 
 
 def test_handler_errors_are_reported_like_the_lambda_runtime(runtime: LocalRuntime) -> None:
-    source = put(runtime, "notes.pdf", b"%PDF-1.7\n...")
+    source = put(runtime, "notes.rtf", b"{\\rtf1 notes}")
     payload, failed = invoke(runtime, "Classify", {"source": source})
     assert failed
     assert payload["errorType"] == "UnsupportedMediaError"
-    assert "notes.pdf" in payload["errorMessage"]
+    assert "notes.rtf" in payload["errorMessage"]
 
 
 def _video_tasks(runtime: LocalRuntime, source: dict[str, Any]) -> dict[str, Any]:

@@ -1,18 +1,22 @@
 """Every soundtrack as its own HLS audio rendition, normalised to EBU R128 loudness, checked as a player and
 a loudness meter would: the m3u8 parser reads the master, ffprobe and ffmpeg read it as HLS clients, and
-ffmpeg's ebur128 filter (not the loudnorm filter the pipeline uses) measures what was published."""
+ffmpeg's ebur128 filter measures what was published (the pipeline meters the source with it too, but the
+published figure is read back from the AAC segments, after loudnorm and the encoder)."""
 
 from __future__ import annotations
 
 import subprocess
 from typing import TYPE_CHECKING
 
+import ffmpeg
 import m3u8
 import pytest
 from media_fixtures import integrated_loudness, make_soundtracks
 
 from pipeline.config import EncodeSettings
 from pipeline.media.hls import HlsResult, encode_hls
+from pipeline.media.loudness import TRUE_PEAK_DBTP, measure_loudness
+from pipeline.media.plan import audio_renditions
 from pipeline.media.probe import probe
 from tests.hls_checks import ffprobe_json, rfc_peak, sized_segments
 
@@ -26,6 +30,11 @@ TARGET = -16.0  # AUDIO_LOUDNESS_LUFS unset
 QUIET = "sine=frequency=440:sample_rate=48000,volume=-13dB"
 LOUD = "sine=frequency=880:sample_rate=48000,volume=13dB"
 SILENCE = "anullsrc=r=48000:cl=stereo"
+# Pink noise whose level drifts like a voice's (a crest factor near speech's, ~12 dB), at amplitude {a}.
+SPEECH = (
+    "anoisesrc=color=pink:r=48000:a={a}:seed=1,volume='0.25+0.75*abs(sin(2*PI*t*0.7))':eval=frame,"
+    "aformat=channel_layouts=stereo"
+)
 HLS_CLIENT = ("-protocol_whitelist", "file,crypto,data")
 
 
@@ -45,6 +54,17 @@ def bilingual(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, HlsResult
 
 def loudness_of(result: HlsResult, out: Path, position: int) -> float:
     return float(integrated_loudness(out / result.package.audio[position].playlist))
+
+
+def true_peak(path: Path) -> float:
+    """The true peak (dBTP, 4x oversampled) of ``path``'s first audio stream, as ebur128 measures it."""
+    result = subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", *HLS_CLIENT, "-i", str(path), "-map", "0:a:0",
+         "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    summary = result.stderr.rsplit("Summary:", 1)[1]
+    return float(summary.split("Peak:", 1)[1].split("dBFS", 1)[0])
 
 
 def test_probe_lists_both_soundtracks_with_bcp47_languages(tmp_path: Path) -> None:
@@ -120,6 +140,47 @@ def test_quiet_and_loud_soundtracks_both_come_out_at_the_target(
     assert quiet.loudness.input_tp is not None and quiet.loudness.input_lra is not None
     for position in (0, 1):
         assert loudness_of(result, out, position) == pytest.approx(TARGET, abs=1)
+        assert true_peak(out / result.package.audio[position].playlist) <= TRUE_PEAK_DBTP
+
+
+@pytest.mark.parametrize("amplitude", [0.01, 0.2, 0.9])  # about -57, -31 and -18 LUFS
+def test_speech_like_tracks_at_any_level_land_on_the_target_under_the_peak_limit(
+    tmp_path: Path, amplitude: float
+) -> None:
+    source = make_soundtracks(tmp_path / "talk.m4a", [SPEECH.format(a=amplitude)], video=False)
+    result = encode_hls(source, tmp_path / "hls", probe(source))
+    (audio,) = result.package.audio
+    assert audio.loudness is not None and audio.loudness.mode == "linear"
+    assert audio.loudness.input_i == pytest.approx(integrated_loudness(source), abs=0.5)
+    assert loudness_of(result, tmp_path / "hls", 0) == pytest.approx(TARGET, abs=1)
+    assert true_peak(tmp_path / "hls" / audio.playlist) <= TRUE_PEAK_DBTP
+
+
+def test_every_track_is_measured_in_one_ffmpeg_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pass one decodes the source once for all its soundtracks, and each figure is its own track's."""
+    source = make_soundtracks(tmp_path / "lecture.mkv", [QUIET, LOUD, SPEECH.format(a=0.2)], duration=4)
+    tracks = audio_renditions(probe(source), EncodeSettings())
+    runs: list[list[str]] = []
+    real_run = ffmpeg.run
+
+    def counted(graph: object, **kwargs: object) -> object:
+        runs.append(graph.compile())  # type: ignore[attr-defined]
+        return real_run(graph, **kwargs)
+
+    monkeypatch.setattr(ffmpeg, "run", counted)
+    measured = measure_loudness(source, tracks)
+    assert len(runs) == 1 and runs[0].count("-i") == 1
+    # Each track metered on its own (after the same downmix) gives the figure the one run attributed to it.
+    alone = []
+    for stream in range(3):
+        track = tmp_path / f"{stream}.m4a"
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), "-map", f"0:a:{stream}",
+             "-af", "aformat=channel_layouts=stereo", "-c:a", "alac", str(track)],
+            check=True,
+        )  # fmt: skip
+        alone.append(integrated_loudness(track))
+    assert [m.input_i for m in measured] == pytest.approx(alone, abs=0.15)
 
 
 @pytest.mark.parametrize(("track", "level"), [(QUIET, -35), (LOUD, -8)])

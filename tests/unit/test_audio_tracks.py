@@ -1,12 +1,13 @@
 """Soundtracks and subtitle streams from the probe to the master playlist, without running ffmpeg: how
 streams are read from ffprobe's JSON, named and defaulted, carried through the step contract, measured
-(which loudnorm report is whose) and listed in the master."""
+(which ebur128 summary is whose) and listed in the master."""
 
 from __future__ import annotations
 
 import json
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import ffmpeg
 import pytest
@@ -17,15 +18,20 @@ from pipeline.errors import StepContractError
 from pipeline.media import probe as probe_module
 from pipeline.media.captions import language_name, stream_language
 from pipeline.media.encode import (
-    SILENCE_LUFS,
     AudioManifest,
     EncoderOutputError,
-    LoudnessMeasurement,
-    _loudness_plan,
-    _loudnorm_owners,
-    _stereo,
     dump_audio_manifests,
     load_audio_manifests,
+)
+from pipeline.media.loudness import (
+    SILENCE_LUFS,
+    LoudnessMeasurement,
+    LoudnessMeterError,
+    _filter_owners,
+    _measurement,
+    loudness_plan,
+    measurement_graph,
+    stereo,
 )
 from pipeline.media.package import package
 from pipeline.media.plan import AudioRendition, EncodeJob, EncodePlan, audio_renditions, make_plan
@@ -185,33 +191,83 @@ def test_a_loudness_target_ffmpeg_would_refuse_fails_at_cold_start(value: str) -
 
 
 # ---------------------------------------------------------------- loudness passes
-def test_each_loudnorm_report_is_traced_to_its_stream() -> None:
+def test_each_ebur128_summary_is_traced_to_its_stream() -> None:
     """ffmpeg names a parsed filter by its place in -filter_complex; whatever order ffmpeg-python writes the
-    chains in, the labels lead each loudnorm back to its 0:a:N."""
+    chains in, the labels lead each meter back to its 0:a:N."""
     source = ffmpeg.input("file:x.mp4")
     outputs = [
-        _stereo(source[f"a:{n}"]).filter("loudnorm", print_format="json").output("-", f="null")
-        for n in (4, 0, 2)
+        stereo(source[f"a:{n}"]).filter("ebur128", peak="true").output("-", f="null") for n in (4, 0, 2)
     ]
     args = ffmpeg.merge_outputs(*outputs).compile()
     chains = args[args.index("-filter_complex") + 1].split(";")
-    owners = _loudnorm_owners(args)
+    owners = _filter_owners(args, "ebur128")
     assert sorted(owners.values()) == [0, 2, 4]
     for position, stream_index in owners.items():
-        assert chains[position].startswith("[s") and "loudnorm" in chains[position]
+        assert chains[position].startswith("[s") and "ebur128" in chains[position]
         feeding = chains[position][1 : chains[position].index("]")]
         (source_chain,) = [c for c in chains if c.endswith(f"[{feeding}]")]
         assert source_chain.startswith(f"[0:a:{stream_index}]")
 
 
+def test_every_track_is_measured_from_one_decode_of_the_source() -> None:
+    tracks = [AudioRendition(n, None, f"Track {n}", n == 0, 2) for n in (0, 1, 2)]
+    args = measurement_graph(Path("lecture.mkv"), tracks).compile()
+    assert args.count("-i") == 1  # one input: ffmpeg demuxes and decodes it once for every meter
+    assert sorted(_filter_owners(args, "ebur128").values()) == [0, 1, 2]
+    assert args.count("null") == 3
+    # The frame lines (ten a second: ~150,000 for a 4-hour track) stay below the printed level.
+    assert args[args.index("-filter_complex") + 1].count("ebur128=framelog=verbose:peak=true") == 3
+
+
+# What ffmpeg 5.1 prints when a meter is torn down (the figures of a -34.8 LUFS tone; a silent track).
+SUMMARY = """[Parsed_ebur128_3 @ 0x55d9bc03ad80] Summary:
+
+  Integrated loudness:
+    I:         -34.8 LUFS
+    Threshold: -44.8 LUFS
+
+  Loudness range:
+    LRA:         2.5 LU
+    Threshold: -54.8 LUFS
+    LRA low:   -36.1 LUFS
+    LRA high:  -33.6 LUFS
+
+  True peak:
+    Peak:      -34.1 dBFS
+"""
+SILENT_SUMMARY = """
+  Integrated loudness:
+    I:         -70.0 LUFS
+    Threshold:   0.0 LUFS
+
+  Loudness range:
+    LRA:         0.0 LU
+    Threshold:   0.0 LUFS
+    LRA low:     0.0 LUFS
+    LRA high:    0.0 LUFS
+
+  True peak:
+    Peak:       -inf dBFS
+"""
+
+
+def test_the_summary_figures_are_read_and_silence_is_silent() -> None:
+    body = SUMMARY.split("Summary:", 1)[1]
+    assert _measurement(body, 0) == LoudnessMeasurement(-34.8, -34.1, 2.5, -44.8)
+    silent = _measurement(SILENT_SUMMARY, 1)
+    assert silent.silent and silent.input_i == silent.input_tp == -math.inf
+    with pytest.raises(LoudnessMeterError, match="audio stream 2"):
+        _measurement("  Integrated loudness:\n    I: -23.0 LUFS\n", 2)
+
+
 def measurement(i: float, tp: float = -10.0, lra: float = 3.0) -> LoudnessMeasurement:
-    return LoudnessMeasurement(i, tp, lra, i - 10, 0.2)
+    return LoudnessMeasurement(i, tp, lra, i - 10)
 
 
 def test_the_second_pass_is_linear_with_what_the_first_measured() -> None:
     job = EncodeJob("g", "w/", 10.0, False, True, loudness_lufs=-16.0)
     rendition = AudioRendition(0, "en", "English", True, 2)
-    loudness, options = _loudness_plan(job, rendition, measurement(-30.456, tp=-20.0))
+    loudness, options = loudness_plan(job, rendition, measurement(-30.456, tp=-20.1))
     assert loudness is not None
     assert (loudness.input_i, loudness.target_i, loudness.mode, loudness.note) == (
         -30.46,
@@ -220,33 +276,38 @@ def test_the_second_pass_is_linear_with_what_the_first_measured() -> None:
         None,
     )
     assert options == {
-        "I": -16.0, "TP": -1.5, "LRA": 11.0, "measured_I": "-30.46", "measured_TP": "-20.00",
-        "measured_LRA": "3.00", "measured_thresh": "-40.46", "offset": "0.20", "linear": "true",
+        "I": -16.0, "TP": -1.5, "LRA": 11.0, "measured_I": "-30.46", "measured_TP": "-20.05",
+        "measured_LRA": "3.00", "measured_thresh": "-40.46", "offset": "0.00", "linear": "true",
         "print_format": "none",
     }  # fmt: skip
+    # The summary prints one decimal: the peak passed on is the highest it may have been (-20.1 may be
+    # -20.05), so the second pass never lets a peak through the limit on a rounding.
     # Values outside loudnorm's option ranges are clamped instead of failing the encode; a peak that one
     # gain would push over the limit (or too wide a range) means loudnorm compresses: recorded as such.
-    hot_loudness, hot = _loudness_plan(job, rendition, LoudnessMeasurement(0.5, 3.0, 120.0, -60.0, 0.0))
+    hot_loudness, hot = loudness_plan(job, rendition, LoudnessMeasurement(0.5, 3.0, 120.0, -60.0))
     assert hot is not None and (hot["measured_I"], hot["measured_LRA"]) == ("-0.01", "99.00")
     assert hot_loudness is not None and hot_loudness.mode == "dynamic"
-    peaky, _ = _loudness_plan(job, rendition, measurement(-30.0, tp=-10.0))
+    peaky, _ = loudness_plan(job, rendition, measurement(-30.0, tp=-10.0))
     assert peaky is not None and peaky.mode == "dynamic"  # -10 dBTP + 14 dB of gain: over -1.5
 
 
 def test_a_steady_track_stays_linear() -> None:
-    """loudnorm reads measured_LRA=0 as "not measured" and then falls back to dynamic mode; a steady
-    programme's 0.00 LU is passed as 0.01."""
+    """loudnorm reads measured_LRA=0 (and measured_thresh=-70) as "not measured" and then falls back to
+    dynamic mode; a steady programme's 0.00 LU is passed as 0.01, a gate at exactly -70 LUFS as -70.01."""
     job = EncodeJob("g", "w/", 10.0, False, True, loudness_lufs=-16.0)
     steady = measurement(-30.0, tp=-20.0, lra=0.0)
-    loudness, options = _loudness_plan(job, AudioRendition(0, "en", "English", True, 2), steady)
+    loudness, options = loudness_plan(job, AudioRendition(0, "en", "English", True, 2), steady)
     assert options is not None and options["measured_LRA"] == "0.01"
     assert loudness is not None and (loudness.input_lra, loudness.mode) == (0.0, "linear")
+    faint = LoudnessMeasurement(-60.0, -50.0, 3.0, -70.0)
+    _, options = loudness_plan(job, AudioRendition(0, "en", "English", True, 2), faint)
+    assert options is not None and options["measured_thresh"] == "-70.01"
 
 
 @pytest.mark.parametrize("level", [-math.inf, SILENCE_LUFS, -85.0])
 def test_silence_is_not_normalised(level: float) -> None:
     job = EncodeJob("g", "w/", 10.0, False, True, loudness_lufs=-16.0)
-    loudness, options = _loudness_plan(
+    loudness, options = loudness_plan(
         job, AudioRendition(1, "fr", "Français", False, 2), measurement(level, level)
     )
     assert options is None
@@ -257,7 +318,7 @@ def test_silence_is_not_normalised(level: float) -> None:
 
 def test_normalisation_off_measures_nothing() -> None:
     job = EncodeJob("g", "w/", 10.0, False, True, loudness_lufs=None)
-    assert _loudness_plan(job, AudioRendition(0, "en", "English", True, 2), None) == (None, None)
+    assert loudness_plan(job, AudioRendition(0, "en", "English", True, 2), None) == (None, None)
 
 
 # ---------------------------------------------------------------- the master

@@ -229,20 +229,24 @@ def test_no_negative_zero_or_missing_figures(duration_s: float, width: int, heig
 
 def test_every_soundtrack_and_its_loudness_pass_are_billed() -> None:
     """EncodeAudio encodes (and measures) every track on one thread: a long lecture with several tracks
-    can outlast Lambda's timeout, and the estimate says so."""
-    two = replace(
+    can outlast Lambda's timeout, and the estimate says so. Two tracks of four hours, normalised, fit
+    (~14.4 min), three do not."""
+    languages = ("en", "fr", "de")
+    three = replace(
         synthetic_probe(4 * HOUR),
-        audio_tracks=(AudioTrack(0, "aac", 2, "en", None, True), AudioTrack(1, "aac", 2, "fr", None, False)),
+        audio_tracks=tuple(AudioTrack(n, "aac", 2, lang, None, n == 0) for n, lang in enumerate(languages)),
     )
+    two = replace(three, audio_tracks=three.audio_tracks[:2])
     one = estimate_for_probe(replace(two, audio_tracks=two.audio_tracks[:1]))[1]
-    loud = estimate_for_probe(two)[1]
-    plain = estimate_for_probe(two, settings=EncodeSettings(loudness_lufs=None))[1]
-    assert plain.other_gb_s < loud.other_gb_s and one.other_gb_s < loud.other_gb_s
+    loud = estimate_for_probe(three)[1]
+    loud_two = estimate_for_probe(two)[1]
+    plain = estimate_for_probe(three, settings=EncodeSettings(loudness_lufs=None))[1]
+    assert plain.other_gb_s < loud.other_gb_s and one.other_gb_s < loud_two.other_gb_s < loud.other_gb_s
     pricing = PricingInputs()
-    audio_s = 4 * HOUR * 2 * (pricing.audio_cpu_s_per_media_s + pricing.loudness_cpu_s_per_media_s)
-    assert any("EncodeAudio needs" in w and "2 soundtrack(s)" in w for w in loud.warnings), loud.warnings
-    assert audio_s > pricing.timeout_s
-    assert not any("EncodeAudio" in w for w in plain.warnings + one.warnings)
+    per_track = pricing.audio_cpu_s_per_media_s + pricing.loudness_cpu_s_per_media_s
+    assert 4 * HOUR * 3 * per_track > pricing.timeout_s > 4 * HOUR * 2 * per_track
+    assert any("EncodeAudio needs" in w and "3 soundtrack(s)" in w for w in loud.warnings), loud.warnings
+    assert not any("EncodeAudio" in w for w in plain.warnings + one.warnings + loud_two.warnings)
 
 
 def test_audio_only_costs_little_but_not_nothing() -> None:

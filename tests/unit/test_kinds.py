@@ -23,7 +23,14 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 ROWS = [(spec, ext) for spec in KINDS for ext in sorted(spec.extensions)]
-LINK_KIND = {"video": "video", "audio": "audio", "image": "image", "lesson": "page", "caption": "file"}
+LINK_KIND = {
+    "video": "video",
+    "audio": "audio",
+    "image": "image",
+    "lesson": "page",
+    "caption": "file",
+    "attachment": "attachment",
+}
 
 
 @pytest.mark.parametrize(("spec", "ext"), ROWS, ids=[f"{s.kind}-{e}" for s, e in ROWS])
@@ -37,7 +44,7 @@ def test_every_reader_of_a_name_agrees_with_the_table(spec: object, ext: str, tm
         state = CourseState(prefix="courses/c1/", record=None, assets={}, files={name})
         target = make_resolver("lesson.md", state)(name.replace(" ", "%20"))
         assert target is not None and target.kind == LINK_KIND[spec.kind], name
-        assert upload_wave(f"courses/c1/{name}") == (0 if spec.kind == "image" else 1)
+        assert upload_wave(f"courses/c1/{name}") == (0 if spec.kind in ("image", "attachment") else 1)
     # The "supported types" message lists it (jpeg as jpg).
     assert ext in re.findall(r"[a-z0-9]+", SUPPORTED.lower()) or ext == "jpeg"
     # Bytes that are no format at all: the error names what the extension promised.
@@ -49,6 +56,10 @@ def test_every_reader_of_a_name_agrees_with_the_table(spec: object, ext: str, tm
         assert sniff_kind(junk, junk.name) == "caption"
         with pytest.raises(CaptionError, match="UTF-8"):
             parse_captions(junk.read_bytes(), junk.name)
+        return
+    if spec.kind == "attachment":  # checked as the format its extension names
+        with pytest.raises(InvalidMediaError, match=f"x.{ext} is not an? "):
+            sniff_kind(junk, junk.name)
         return
     expected = InvalidMediaError if spec.kind in MEDIA_KINDS else LessonError
     with pytest.raises(expected) as raised:
@@ -69,5 +80,5 @@ def test_a_lesson_link_to_an_mpeg_ts_recording_is_a_player() -> None:
 def test_manifests_and_unknown_names() -> None:
     assert kind_by_name("courses/c1/course.yaml") == kind_of("Course.YML", None) == "manifest"
     assert upload_wave("courses/c1/course.yml") == 0
-    assert kind_by_name("notes.txt") is None and kind_of("notes.txt", None) == "unknown"
+    assert kind_by_name("notes.exe") is None and kind_of("notes.exe", None) == "unknown"
     assert kind_of("media/a.mp4", "image") == "image"  # what Classify recorded wins over the name

@@ -63,5 +63,5 @@ def test_links_that_leave_the_course_or_are_absolute_are_not_course_files() -> N
     for link in ("../../etc/passwd", "https://example.com/a.png", "/abs.png", "#section", "mailto:a@b.c",
                  "javascript:alert(1)", "//evil.example/x.png"):  # fmt: skip
         assert resolve(link) is None, link
-    other = resolve("notes.pdf")
+    other = resolve("notes.rtf")
     assert other is not None and other.kind == "file" and other.missing

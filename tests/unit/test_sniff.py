@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import random
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,15 @@ M4A = b"\x00\x00\x00\x1cftypM4A \x00\x00\x02\x00M4A isomiso2\x00\x00\x00\x08free
 # An mp4 container whose major brand is generic but which lists M4A as compatible (e.g. some exporters).
 ISO_AUDIO = b"\x00\x00\x00\x1cftypisom\x00\x00\x02\x00M4A mp42\x00\x00\x00\x08free"
 HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"
+AVIF = b"\x00\x00\x00\x20ftypavif\x00\x00\x00\x00avifmif1miafMA1B"
+HEIF_MIF1 = b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heic"
+BMP = b"BM" + (70).to_bytes(4, "little") + bytes(4) + (54).to_bytes(4, "little") + (40).to_bytes(4, "little")
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="5" height="5"/></svg>\n'
+SVG_PROLOG = (
+    b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<!-- Created with Inkscape -->\n'
+    b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n'
+    b'<svg:svg xmlns:svg="http://www.w3.org/2000/svg" width="10" height="10"/>\n'
+)
 
 
 def riff(form: bytes) -> bytes:
@@ -41,6 +51,17 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
         ("photo.jpg", JPEG, "image"),
         ("anim.gif", b"GIF89a\x10\x00\x10\x00\x80\x00\x00", "image"),
         ("pic.webp", riff(b"WEBP"), "image"),
+        ("IMG_0001.HEIC", HEIC, "image"),
+        ("photo.heif", HEIF_MIF1, "image"),
+        ("photo.avif", AVIF, "image"),
+        ("scan.tif", b"II*\x00\x08\x00\x00\x00" + bytes(20), "image"),
+        ("scan.tiff", b"MM\x00*\x00\x00\x00\x08" + bytes(20), "image"),
+        ("big.tiff", b"II+\x00\x08\x00\x00\x00" + bytes(20), "image"),
+        ("shot.bmp", BMP + bytes(20), "image"),
+        ("diagram.svg", SVG, "image"),
+        ("Diagram.SVG", SVG_PROLOG, "image"),
+        ("diagram.svgz", gzip.compress(SVG_PROLOG), "image"),
+        ("figure", SVG, "image"),  # no extension: the content decides
         ("lecture.mp4", MP4, "video"),
         ("lecture.mov", b"\x00\x00\x00\x14ftypqt  \x00\x00\x02\x00qt  ", "video"),
         ("lecture.mkv", b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01webm", "video"),
@@ -70,6 +91,8 @@ def test_kind_from_magic_bytes(tmp_path: Path, name: str, data: bytes, kind: str
         ("talk.mp3", riff(b"WAVE"), "audio"),
         ("lesson.md", JPEG, "image"),
         ("clip.mp4", M4A, "audio"),  # the brand says audio-only
+        ("diagram.png", SVG, "image"),
+        ("photo.jpg", HEIC, "image"),
     ],
 )
 def test_content_wins_over_extension(tmp_path: Path, name: str, data: bytes, kind: str) -> None:
@@ -89,8 +112,8 @@ def test_lesson_that_is_not_utf8_is_a_lesson_error(tmp_path: Path) -> None:
 
 
 def test_text_without_a_lesson_or_manifest_name_is_unsupported(tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedMediaError, match=r"notes\.txt is not a supported file type"):
-        sniff_kind(write(tmp_path, "notes.txt", b"just notes\n"), "notes.txt")
+    with pytest.raises(UnsupportedMediaError, match=r"notes\.rtf is not a supported file type"):
+        sniff_kind(write(tmp_path, "notes.rtf", b"just notes\n"), "notes.rtf")
 
 
 @pytest.mark.parametrize(
@@ -134,10 +157,10 @@ def test_known_extension_with_unrecognised_bytes_is_invalid(tmp_path: Path, name
 @pytest.mark.parametrize(
     ("name", "data"),
     [
-        ("notes.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"),
-        ("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + bytes(50)),
-        ("data.bin", bytes(range(256))),
-        ("photo.heic", HEIC),
+        ("notes.rtf", b"{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 Times;}}"),
+        ("setup.msix", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + bytes(50)),
+        ("data.dat", bytes(range(256))),
+        ("archive.gz", gzip.compress(SVG)),  # gzip is a drawing only when named .svgz
     ],
 )
 def test_unknown_content_and_extension_is_unsupported(tmp_path: Path, name: str, data: bytes) -> None:
@@ -145,5 +168,29 @@ def test_unknown_content_and_extension_is_unsupported(tmp_path: Path, name: str,
         sniff_kind(write(tmp_path, name, data), name)
     message = str(info.value)
     assert message.startswith(name)
-    if name != "photo.heic":
-        assert "mp4" in message and "Markdown" in message  # tells the author what would be accepted
+    assert "mp4" in message and "Markdown" in message and "heic" in message  # what would be accepted
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("diagram.svg", b"<!DOCTYPE html><html><body><svg></svg></body></html>\n"),
+        ("diagram.svg", b"<?xml version='1.0'?><note>not a drawing</note>\n"),
+        ("diagram.svgz", gzip.compress(b"<html>no</html>")),
+        ("diagram.svgz", b"\x1f\x8b\x08\x00" + bytes(40)),
+    ],
+)
+def test_svg_names_on_other_content_are_invalid(tmp_path: Path, name: str, data: bytes) -> None:
+    with pytest.raises(InvalidMediaError, match=rf"{name.replace('.', '[.]')} is not a readable image"):
+        sniff_kind(write(tmp_path, name, data), name)
+
+
+def test_a_lesson_that_starts_with_inline_svg_is_still_a_lesson(tmp_path: Path) -> None:
+    assert sniff_kind(write(tmp_path, "intro.md", SVG + b"\n# Intro\n"), "intro.md") == "lesson"
+
+
+def test_a_long_svg_prolog_is_left_to_the_name(tmp_path: Path) -> None:
+    data = b"<?xml version='1.0'?>\n<!--" + b"x" * 8000 + b"-->\n" + SVG
+    assert sniff_kind(write(tmp_path, "long.svg", data[:4096]), "long.svg") == "image"
+    with pytest.raises(UnsupportedMediaError):
+        sniff_kind(write(tmp_path, "long.xml", data[:4096]), "long.xml")

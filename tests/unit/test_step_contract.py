@@ -119,15 +119,44 @@ def test_result_paths_hold_their_output_models() -> None:
         assert key in fields, f"{name} writes $.{key}, which ExecutionState does not have"
         assert scope is ExecutionState, f"{name}: a ResultPath inside a Map or branch"
         if state["Type"] == "Task":
-            output = TASKS[name].output
+            output: Any = TASKS[name].output
         elif state["Type"] == "Parallel":
             output = Transcode
+        elif state["Type"] == "Map":  # the list of its iterations' results
+            iteration = TASKS[state["ItemProcessor"]["StartAt"]].output
+            output = list[iteration]  # type: ignore[valid-type]
         else:  # the Pass state that rejects an unknown kind
             output = steps.CaughtError
             assert {k.removesuffix(".$") for k in state["Parameters"]} == set(json_keys(output))
-        assert _bare(fields[key]) is output, f"{name} writes {output.__name__} into $.{key}"
+        assert _bare(fields[key]) == output, f"{name} writes {output} into $.{key}"
         seen.add(key)
-    assert seen >= {"asset", "probe", "plan", "transcode", "package", "result", "error"}
+    assert seen >= {"asset", "probe", "plan", "transcode", "package", "result", "course", "error"}
+
+
+def test_a_map_iteration_that_fails_still_yields_its_tasks_model() -> None:
+    """ApplyDownloadsSetting's Catch goes to a Pass in the iteration: its Parameters are the same model
+    as the Task's result (what RecordAsset parses), read from the iteration's input and its error."""
+    (state,) = [s for n, s, _ in STATES if n == "ApplyDownloadsSetting"]
+    processor = state["ItemProcessor"]
+    task = processor["States"][processor["StartAt"]]
+    (catch,) = task["Catch"]
+    fallback = processor["States"][catch["Next"]]
+    assert fallback["Type"] == "Pass" and fallback["End"] is True
+    model = TASKS[processor["StartAt"]].output
+    keys = {k.removesuffix(".$") for k in fallback["Parameters"]}
+    assert keys <= set(json_keys(model)) and keys >= {"key", "change"}
+    # SourceRef travels as its own JSON (SourceRef.to_dict): the key the Pass reads is one of them.
+    scope = {"video": {"key": str}, "error": steps.CaughtError}
+    assert "key" in SOURCE.to_dict()
+    for key, path in fallback["Parameters"].items():
+        if key.endswith(".$"):
+            assert _bare(resolve(path, scope)) is _bare(json_keys(model)[key[:-2]]), key
+    failed: steps.DownloadsApplied = steps.parse(
+        model, {"key": "courses/c/media/a.mp4", "change": "failed", "error": "ClientError"}
+    )
+    assert failed.notes() == [
+        "media/a.mp4: its downloads were not updated (ClientError); upload course.yaml again to retry"
+    ]
 
 
 def test_transcode_branches_are_the_transcode_model_in_order() -> None:

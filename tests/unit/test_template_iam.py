@@ -504,6 +504,45 @@ def test_every_request_of_make_downloads_is_granted(tmp_path: Path, monkeypatch:
         assert allowed(stmts, request), f"MakeDownloads needs {request} but its policy does not grant it"
 
 
+def test_every_request_of_apply_downloads_is_granted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ApplyDownloads (a course.yaml changed downloads after the video was published), in the same
+    function: the files made from the published HLS, then removed when the course turns them off."""
+    store, publish = run_make_downloads(tmp_path, monkeypatch)
+    st = stack()
+    services = services_for(st, "MakeDownloadsFunction", store, tmp_path)
+    source = SourceRef(services.settings.ingest_bucket, "courses/c1/videos/intro.mp4", "v1", "e", 10, "0A")
+    asset = parse_key(source.key)
+    hls = asset.publish_prefix + layout.hls_dir(asset.asset_id) + "/"
+    details: dict[str, Any] = {
+        "hls": {
+            "durationS": 6.0,
+            "renditions": [{"width": 1280, "height": 720, "playlist": f"{hls}720p/index.m3u8"}],
+            "audioTracks": [{"default": True, "playlist": f"{hls}audio/0/index.m3u8"}],
+        }
+    }
+    catalog = services.catalog
+    catalog.record_uploaded("c1", asset.asset_id, asset.path, source, "exec")
+    catalog.record_published("c1", asset.asset_id, source, "video", [hls + "master.m3u8"], details)
+    store.requests.clear()
+    for allowed_now, change in ((False, "removed"), (True, "made")):
+        manifest = SourceRef(services.settings.ingest_bucket, "courses/c1/course.yaml", "m", "e", 1, "0B")
+        catalog.put_course("c1", {"title": "T", "downloads": allowed_now, "sections": []}, manifest)
+        assert downloads_usecase.apply_downloads(source, services).change == change
+    stmts = statements(st, "MakeDownloadsFunction")
+    assert {r.action for r in store.requests} == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+    }
+    for request in store.requests:
+        assert allowed(stmts, request), f"ApplyDownloads needs {request} but its policy does not grant it"
+    assert [k for b, k in store.objects if b == publish and "/downloads/" in k] == [
+        asset.publish_prefix + layout.download_file(asset.asset_id, "intro.mp4"),
+        asset.publish_prefix + layout.download_file(asset.asset_id, "intro.m4a"),
+    ]
+
+
 def test_make_downloads_reads_the_published_stream_and_writes_only_downloads() -> None:
     st = stack()
     stmts = statements(st, "MakeDownloadsFunction")
@@ -530,4 +569,10 @@ def test_make_downloads_reads_the_published_stream_and_writes_only_downloads() -
     for prefix in ("", "courses/", "courses/c1/media/intro-1a2b3c4d/hls/", "work/"):
         assert not allowed(stmts, Request("s3:ListBucket", publish, prefix)), prefix
     dynamo = [s for s in stmts if any(str(a).startswith("dynamodb:") for a in _listed(s["Action"]))]
-    assert [_listed(s["Action"]) for s in dynamo] == [["dynamodb:Query"]]
+    assert [_listed(s["Action"]) for s in dynamo] == [
+        ["dynamodb:Query"],
+        ["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],  # ApplyDownloads' one transaction
+    ]
+    assert dynamo[1]["Resource"] == dynamo[0]["Resource"] and ":table/" in str(dynamo[0]["Resource"])
+    # Writes only in course partitions (COURSE#{id}: the course record and its assets), never enrolments.
+    assert dynamo[1]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["COURSE#*"]}}

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING
 
 import nh3
 
+from pipeline.text.file_card import file_card_html
 from pipeline.text.lesson.sanitize import IMG_SIZES, author_cleaner, final_cleaner
 from pipeline.text.player import is_playable, player_html
 from pipeline.text.urls import safe_url
 
 if TYPE_CHECKING:
     from pipeline.text.lesson.limits import Locator
-    from pipeline.text.links import Chapter, Resolver, Target
+    from pipeline.text.links import Chapter, FileCard, Resolver, Target
 
 MAX_WARNINGS = 20
 
@@ -34,6 +35,7 @@ _KIND_NAMES = {
     "video": "a video",
     "audio": "an audio file",
     "file": "a file",
+    "attachment": "a handout",
 }
 
 
@@ -113,6 +115,9 @@ class Links:
         inner = match.group(1)
         first = _START_TAG.match(inner)
         ref = None if first is None else self._ref(first.group(0))
+        if first is not None and ref is not None and ref.target.card is not None and first.group(1) == "a":
+            self._warn_missing(ref)
+            return self._card_placeholder(ref.target.card, unescape(nh3.clean(inner, tags=set())).strip())
         if first is None or ref is None or not is_playable(ref.target) or safe_url(ref.target.href) is None:
             return f"<p>{inner}</p>"
         if first.group(1) == "img":
@@ -128,6 +133,13 @@ class Links:
             return target
         self.chapters_used = True
         return dataclasses.replace(target, chapters=self.chapters, chapters_src=None)
+
+    def _card_placeholder(self, card: FileCard, title: str) -> str:
+        """A handout's download card, inserted after the last clean like a player (it is built from the
+        resolver's data, escaped; see ``file_card``)."""
+        element = f'<div id="cp-player-{self.nonce}-{len(self._players)}"></div>'
+        self._players[element] = file_card_html(card, title)
+        return element
 
     def _player_placeholder(self, target: Target, title: str) -> str:
         element = f'<div id="cp-player-{self.nonce}-{len(self._players)}"></div>'
