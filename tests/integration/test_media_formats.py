@@ -120,3 +120,20 @@ def test_phone_hevc_portrait_hdr_becomes_8_bit_sdr_portrait(tmp_path: Path) -> N
     stream = ffmpeg.probe(str(segment), select_streams="v:0")["streams"][0]
     assert (stream["width"], stream["height"]) == (rung.width, rung.height) and rung.height > rung.width
     assert (stream["pix_fmt"], stream["color_transfer"], stream["profile"]) == ("yuv420p", "bt709", "High")
+
+
+@pytest.mark.parametrize("magic", [b"RF64", b"BW64"])
+def test_a_broadcast_wav_over_the_4_gb_riff_limit_is_audio(tmp_path: Path, magic: bytes) -> None:
+    # Field recorders write RF64 (EBU 3306) or BW64 (ITU-R BS.2088, the same layout under another magic)
+    # so a take can pass 4 GB; ffmpeg writes RF64, and BW64 is that file with the ITU magic.
+    rf64 = tmp_path / "take.wav"
+    ffmpeg_run("-f", "lavfi", "-i", "sine=sample_rate=48000:duration=2", "-c:a", "pcm_s24le",
+               "-rf64", "always", str(rf64))  # fmt: skip
+    data = rf64.read_bytes()
+    assert data[:4] == b"RF64"
+    take = tmp_path / "TAKE_001"
+    take.write_bytes(magic + data[4:])
+    assert sniff_kind(take, "courses/c1/TAKE_001") == "audio"
+    info = probe(take)
+    assert (info.has_video, info.has_audio) == (False, True)
+    assert info.duration_s == pytest.approx(2.0, abs=0.05)
