@@ -213,7 +213,8 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
 
     if video is not None and audio is None and _is_still(format_name, video):
         raise UnsupportedMediaError(
-            f"{name} is a still image, not a video. Upload it as an image (jpg, png, webp or gif)."
+            f"{name} is a still image, not a video. Upload it as an image (jpg, png, webp, gif, heic, avif, "
+            "tiff or svg)."
         )
     if video is None and audio is None:
         raise InvalidMediaError(
