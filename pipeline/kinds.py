@@ -6,6 +6,11 @@ file link), a file deleted before Classify ran (which prefixes to clean), the or
 uploads in, the error that lists what is supported. Each of those read its own copy of these lists, and
 the copies drifted (``.ts`` was video to the sniffer and a plain file to the lesson's links). Adding a
 kind, or an extension, is one row here.
+
+For video and audio the name is never what admits a file: ffprobe does, through an allow-list of
+demuxers (``pipeline.media.probe.DEMUXERS``), so an upper-case ``.MOV``, a ``.weba`` or a recording
+with no extension at all is processed when its bytes are a container on that list, and a ``.mp4`` that
+is really a playlist is not.
 """
 
 from __future__ import annotations
@@ -28,18 +33,16 @@ class KindSpec:
     """What a file of the kind should be, for the "not ..." message of a file whose content is not."""
 
 
+# Video and audio: the names phones, cameras, browsers, screen recorders and editors give the containers
+# the probe's demuxer allow-list reads (``pipeline.media.probe.DEMUXERS``); a name outside these lists is
+# still processed when its bytes are one of those containers (``media.sniff``).
+_VIDEO = "mp4 m4v mov qt mkv webm avi ts mts m2ts mxf 3gp 3g2 wmv asf flv f4v ogv mpg mpeg"
+_AUDIO = "mp3 m4a m4b aac wav flac aif aiff aifc ogg oga opus wma mka weba caf"
+
 KINDS: tuple[KindSpec, ...] = (
+    KindSpec("video", frozenset(_VIDEO.split()), f"video ({', '.join(_VIDEO.split())})", "a playable video"),
     KindSpec(
-        "video",
-        frozenset({"mp4", "mov", "mkv", "webm", "m4v", "avi", "ts"}),
-        "video (mp4, mov, mkv, webm, m4v, avi, ts)",
-        "a playable video",
-    ),
-    KindSpec(
-        "audio",
-        frozenset({"mp3", "m4a", "wav", "aac"}),
-        "audio (mp3, m4a, wav, aac)",
-        "a playable audio file",
+        "audio", frozenset(_AUDIO.split()), f"audio ({', '.join(_AUDIO.split())})", "a playable audio file"
     ),
     KindSpec(
         "image",

@@ -39,6 +39,9 @@ _AVC_PROFILES = {
     "Main": (0x4D, 0x40),
     "High": (0x64, 0x00),
 }
+# How much earlier than its start a chunk begins decoding (``_chunk_input``): longer than the gaps a
+# screen recording leaves between frames while the screen is still, short next to a chunk (120 s).
+_SEEK_LEAD_S = 1
 # Lecture content is mostly static: constant quality spends bits only where the picture changes, and
 # maxrate/bufsize cap the peaks at the rung's budget (capped VBR).
 _CRF = 23
@@ -159,14 +162,7 @@ def encode_chunk(source: Path, out_dir: Path, job: EncodeJob, chunk: Chunk) -> C
 def _encode_chunk(source: Path, readable: Path, out_dir: Path, job: EncodeJob, chunk: Chunk) -> ChunkManifest:
     """``readable`` is what ffmpeg reads (``source`` or its indexed copy); messages name ``source``."""
     start = job.start_seconds(chunk)
-    input_args: dict[str, Any] = {"protocol_whitelist": "file"}
-    if start:
-        # Input seeking: demux from the keyframe before ``start``, decode and drop up to it exactly.
-        input_args["ss"] = f"{float(start):.6f}"
-    if chunk.frames is not None:
-        # A second of slack: the frame-rate filter needs the frame after the chunk's last to time it.
-        input_args["t"] = f"{float(chunk.frames / job.fps) + 1:.6f}"
-    video = ffmpeg.input(input_url(readable), **input_args)["V:0"]
+    video = _chunk_input(readable, job, chunk)
     if job.deinterlace:
         # One output frame per frame (not per field): keeps the frame rate, and so the GOP grid, as planned.
         video = video.filter("bwdif", mode="send_frame", parity="auto", deint="all")
@@ -257,10 +253,33 @@ def _encode_chunk(source: Path, readable: Path, out_dir: Path, job: EncodeJob, c
     return ChunkManifest(chunk=chunk.index, first_segment=first_segment, rungs=rungs)
 
 
+def _chunk_input(readable: Path, job: EncodeJob, chunk: Chunk) -> Any:
+    """The chunk's picture, its timestamps from zero at the chunk start.
+
+    Decoding starts ``_SEEK_LEAD_S`` early and the timestamps are moved back as much: the frame a
+    single-process encode shows on the chunk's first slot can sit before the chunk start (H.264 in
+    Matroska or FLV starts a B-frame delay late; a variable-rate recording may send no frame for a
+    while), and the rate filter, which drops what comes before zero, still takes the last of those for
+    slot 0."""
+    start = job.start_seconds(chunk)
+    lead = _SEEK_LEAD_S if start else 0
+    shift = lead + job.frame_phase_s  # and onto the grid (``EncodeJob.frame_phase_s``)
+    input_args: dict[str, Any] = {"protocol_whitelist": "file", "fflags": "+genpts"}
+    if start:
+        # Input seeking: demux from the keyframe before the lead, decode and drop up to it exactly.
+        input_args["ss"] = f"{float(start - lead):.6f}"
+    if chunk.frames is not None:
+        # A second of slack: the frame-rate filter needs the frame after the chunk's last to time it.
+        input_args["t"] = f"{float(lead + chunk.frames / job.fps) + 1:.6f}"
+    video = ffmpeg.input(input_url(readable), **input_args)["V:0"]
+    return video.filter("setpts", f"PTS{-shift:+.6f}/TB") if shift else video
+
+
 def _indexed_copy(source: Path, tmp: Path) -> Path:
-    """The picture of ``source`` remuxed (no re-encode) into Matroska, which has a seek index."""
+    """The picture of ``source`` remuxed (no re-encode) into Matroska, which has a seek index. MPEG-2 in
+    a program stream stamps only some packets; ``genpts`` fills in the rest, which Matroska requires."""
     copy = tmp / source.with_suffix(".mkv").name
-    stream = ffmpeg.input(input_url(source), protocol_whitelist="file")["V:0"].output(
+    stream = ffmpeg.input(input_url(source), protocol_whitelist="file", fflags="+genpts")["V:0"].output(
         str(copy), c="copy", f="matroska"
     )
     run(stream.overwrite_output(), source, "read")

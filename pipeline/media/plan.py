@@ -107,6 +107,10 @@ class EncodeJob:
     audio_tracks: list[AudioRendition] = field(default_factory=list)
     # EBU R128 integrated target in LUFS; None: the soundtracks keep their level.
     loudness_lufs: float | None = None
+    # How far past the nearest slot of the output grid the source's first frame sits (-1/2 to 1/2 of a
+    # frame): every chunk moves the picture back by as much, so frames land on slots rather than near
+    # their edges, where a capture clock's jitter would make two share one (one dropped, one repeated).
+    frame_phase_s: float = 0.0
 
     @property
     def segment_seconds(self) -> float:
@@ -143,6 +147,7 @@ class EncodeJob:
             "tonemap": self.tonemap,
             "audioTracks": [t.to_dict() for t in self.audio_tracks],
             "loudnessLufs": self.loudness_lufs,
+            "framePhaseS": self.frame_phase_s,
         }
 
     @classmethod
@@ -166,6 +171,7 @@ class EncodeJob:
             tonemap=bool(data.get("tonemap", False)),
             audio_tracks=_audio_tracks_of(data),
             loudness_lufs=float(data["loudnessLufs"]) if data.get("loudnessLufs") is not None else None,
+            frame_phase_s=float(data.get("framePhaseS", 0.0)),
         )
 
 
@@ -248,6 +254,7 @@ def make_plan(
         deinterlace=probe.interlaced,
         seekable=not set(probe.format_name.split(",")) & _UNINDEXED_FORMATS,
         tonemap=probe.hdr,
+        frame_phase_s=frame_phase(probe.video_start_s, fps),
     )
     total_frames = max(1, math.ceil((probe.video_duration_s or probe.duration_s) * fps))
     count = max(1, math.ceil(total_frames / chunk_frames))
@@ -256,6 +263,13 @@ def make_plan(
         count -= 1
     chunks = [Chunk(i, i * chunk_frames, chunk_frames if i < count - 1 else None) for i in range(count)]
     return EncodePlan(job, chunks, settings.max_concurrency)
+
+
+def frame_phase(start_s: float, fps: Fraction) -> float:
+    """``start_s`` less the output slot nearest to it (``EncodeJob.frame_phase_s``): 0 for a picture that
+    starts on the grid (MP4's edit lists make most do), so those are encoded exactly as before."""
+    start = Fraction(start_s).limit_denominator(1_000_000)
+    return round(float(start - round(start * fps) / fps), 6)
 
 
 def audio_renditions(probe: ProbeResult, settings: EncodeSettings) -> list[AudioRendition]:

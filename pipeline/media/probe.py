@@ -16,15 +16,36 @@ from pipeline.config import MediaLimits
 from pipeline.errors import InvalidMediaError, MediaTooLargeError, UnsupportedMediaError
 from pipeline.media.captions import stream_language
 from pipeline.media.ffmpeg_tools import as_float, as_int, input_url, parse_rate, stderr_excerpt
+from pipeline.media.timeline import Timeline, demux_timeline
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-# Demuxers that only reference media elsewhere (SSRF risk) rather than contain it.
+# The demuxers ffprobe may open an upload with: the containers authors' tools write (``pipeline.kinds``
+# lists their names). An allow-list, not a deny-list: of ffmpeg's ~350 demuxers, some open other files or
+# URLs a playlist names (hls, dash, concat, ...; the protocol whitelist keeps them off the network, not
+# off local files) and many parse formats no author uploads, which is attack surface for nothing. Every
+# later step reads the same bytes, which ffmpeg's format probe maps to the same demuxer, so admitting the
+# file here admits it everywhere. Names match any alias of a demuxer ("mov" is mov,mp4,m4a,3gp,3g2,mj2;
+# "matroska" is matroska,webm).
+DEMUXERS = (
+    # video containers (most also hold audio-only files: m4a, mka/weba, 3gp voice memos, wma)
+    "mov", "matroska", "avi", "mpegts", "mpeg", "mxf", "asf", "flv", "live_flv", "ogg",
+    # audio-only containers and streams
+    "wav", "aiff", "flac", "mp3", "aac", "caf",
+    # single pictures: opened only so a still renamed .mp4 gets "is a still image", not "is corrupt"
+    "png_pipe", "jpeg_pipe", "gif", "webp_pipe",
+)  # fmt: skip
+_FORMAT_WHITELIST = ",".join(DEMUXERS)
+# Demuxers that only reference media elsewhere (SSRF risk) rather than contain it: not on the allow-list;
+# named here so a future entry on it cannot bring one back unnoticed.
 _PLAYLIST_FORMATS = frozenset({"hls", "dash", "concat", "ffconcat"})
 # Demuxers ffprobe uses for single pictures: a still is not a lecture even though it "has a video stream".
 _STILL_FORMATS = frozenset({"image2", "gif", "apng", "webp", "tty"})
+# A picture that starts later than this after the sound is a recording that started so, not a timestamp
+# offset to align (and the plan only aligns it within a frame anyway).
+_MAX_VIDEO_START_S = 3600.0
 # ffprobe's field_order for interlaced coding (top/bottom field first, and the swapped-order variants).
 _INTERLACED_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
 _HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
@@ -121,6 +142,9 @@ class ProbeResult:
     color_transfer: str | None = None
     audio_tracks: tuple[AudioTrack, ...] = ()
     subtitle_tracks: tuple[SubtitleTrack, ...] = ()
+    video_start_s: float = 0.0
+    """When the first picture shows, from the start of the file (time zero of every later step): H.264
+    in Matroska or FLV starts a B-frame delay late, and Opus's pre-skip starts the sound ~7 ms early."""
 
     @property
     def hdr(self) -> bool:
@@ -168,16 +192,7 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
     if head.startswith((b"#EXTM3U", b"ffconcat")) or b"<MPD" in head:
         raise _playlist_error(name)
 
-    try:
-        # Only local files: a container that references URLs (playlists, some mov/mkv references) must not
-        # make us fetch them.
-        info: dict[str, Any] = ffmpeg.probe(input_url(path), v="error", protocol_whitelist="file")
-    except ffmpeg.Error as exc:
-        raise InvalidMediaError(
-            f"{name} could not be read as audio/video ({stderr_excerpt(exc.stderr, path)}); it may be "
-            "truncated or corrupt — re-export it and upload it again."
-        ) from exc
-
+    info = _ffprobe(path)
     fmt: dict[str, Any] = info.get("format") or {}
     format_name = str(fmt.get("format_name", ""))
     if set(format_name.split(",")) & _PLAYLIST_FORMATS:
@@ -198,7 +213,8 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
 
     if video is not None and audio is None and _is_still(format_name, video):
         raise UnsupportedMediaError(
-            f"{name} is a still image, not a video. Upload it as an image (jpg, png, webp or gif)."
+            f"{name} is a still image, not a video. Upload it as an image (jpg, png, webp, gif, heic, avif, "
+            "tiff or svg)."
         )
     if video is None and audio is None:
         raise InvalidMediaError(
@@ -206,9 +222,7 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
             "and upload it again."
         )
 
-    duration = as_float(fmt.get("duration")) or max(
-        (as_float(s.get("duration")) or 0.0 for s in (video, audio) if s is not None), default=0.0
-    )
+    duration, measured = _duration(path, fmt, video, audio, primary)
     if duration <= 0:
         raise InvalidMediaError(
             f"{name} has no readable duration, so it is probably truncated or still being written. "
@@ -249,22 +263,70 @@ def probe(path: Path, *, limits: MediaLimits | None = None) -> ProbeResult:
         coded_width=coded_width,
         coded_height=coded_height,
         rotation=rotation,
-        fps=_fps(video) if video is not None else None,
+        fps=(_fps(video) or (measured.fps if measured else None)) if video is not None else None,
         video_codec=video.get("codec_name") if video is not None else None,
         pix_fmt=video.get("pix_fmt") if video is not None else None,
         audio_codec=audio.get("codec_name") if audio is not None else None,
         audio_channels=as_int(audio.get("channels")) if audio is not None else None,
         audio_sample_rate=as_int(audio.get("sample_rate")) if audio is not None else None,
         interlaced=video is not None and str(video.get("field_order", "")) in _INTERLACED_ORDERS,
-        variable_frame_rate=video is not None and _is_vfr(video),
+        variable_frame_rate=video is not None and (_is_vfr(video) or bool(measured and measured.variable)),
         audio_language=primary.language if primary is not None else None,
-        video_duration_s=_video_duration(video, duration) if video is not None else None,
+        video_duration_s=_video_duration(video, duration, measured) if video is not None else None,
         color_transfer=str(video.get("color_transfer"))
         if video is not None and video.get("color_transfer")
         else None,
         audio_tracks=audio_tracks,
         subtitle_tracks=_subtitle_tracks(streams),
+        video_start_s=_video_start(video, fmt) if video is not None else 0.0,
     )
+
+
+def _ffprobe(path: Path) -> dict[str, Any]:
+    name = path.name
+    try:
+        # Only local files: a container that references URLs (playlists, some mov/mkv references) must not
+        # make us fetch them.
+        info: dict[str, Any] = ffmpeg.probe(
+            input_url(path), v="error", protocol_whitelist="file", format_whitelist=_FORMAT_WHITELIST
+        )
+    except ffmpeg.Error as exc:
+        if b"not on whitelist" in (exc.stderr or b""):
+            raise UnsupportedMediaError(
+                f"{name} is in a container format the pipeline does not read (only video and audio "
+                "files such as mp4, mov, mkv, webm, mp3, m4a, wav or flac are). Export it as MP4 "
+                "(H.264 and AAC) and upload it again."
+            ) from exc
+        raise InvalidMediaError(
+            f"{name} could not be read as audio/video ({stderr_excerpt(exc.stderr, path)}); it may be "
+            "truncated or corrupt — re-export it and upload it again."
+        ) from exc
+    return info
+
+
+def _duration(
+    path: Path,
+    fmt: dict[str, Any],
+    video: dict[str, Any] | None,
+    audio: dict[str, Any] | None,
+    primary: AudioTrack | None,
+) -> tuple[float, Timeline | None]:
+    """The header's duration; with none (or no usable frame rate), the packets' (``demux_timeline``).
+
+    A recording written live (browser MediaRecorder, Loom, OBS or ffmpeg to a pipe) has no Duration and
+    no index, and its frame rate is often only the container's clock: the packets say how long it is."""
+    duration = as_float(fmt.get("duration")) or max(
+        (as_float(s.get("duration")) or 0.0 for s in (video, audio) if s is not None), default=0.0
+    )
+    if duration > 0 and (video is None or _fps(video) is not None):
+        return duration, None
+    measured = demux_timeline(
+        path,
+        video=video is not None,
+        audio_index=primary.index if primary is not None else None,
+        format_whitelist=_FORMAT_WHITELIST,
+    )
+    return (duration if duration > 0 else measured.duration_s), measured
 
 
 def _audio_tracks(streams: list[dict[str, Any]]) -> tuple[AudioTrack, ...]:
@@ -319,13 +381,22 @@ def _title(stream: dict[str, Any]) -> str | None:
     return title or None
 
 
-def _video_duration(video: dict[str, Any], container: float) -> float:
+def _video_duration(video: dict[str, Any], container: float, measured: Timeline | None) -> float:
     # A screen recording's picture often stops a moment before its sound; the encoder plans its chunks on
     # the picture. Absent (mkv, webm) or implausible values mean "as long as the file".
     own = as_float(video.get("duration"))
+    if own is None and measured is not None:
+        own = measured.video_duration_s
     if own is None or own <= 0 or own > container:
         return container
     return own
+
+
+def _video_start(video: dict[str, Any], fmt: dict[str, Any]) -> float:
+    own, first = as_float(video.get("start_time")), as_float(fmt.get("start_time"))
+    if own is None or first is None or not 0 <= own - first <= _MAX_VIDEO_START_S:
+        return 0.0
+    return round(own - first, 6)
 
 
 def _is_vfr(video: dict[str, Any]) -> bool:

@@ -53,6 +53,13 @@ _STILL_BRANDS = frozenset(
 # files.
 _BMP_HEADERS = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
 _MPD = re.compile(r"<(?:\w+:)?MPD[\s>]")
+# ASF (WMV/WMA): the header object's GUID, and the stream-type GUIDs of its stream properties objects.
+_ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+_ASF_VIDEO = bytes.fromhex("c0ef19bc4d5bcf11a8fd00805f5c442b")
+_ASF_AUDIO = bytes.fromhex("409e69f84d5bcf11a8fd00805f5c442b")
+_OGG_VIDEO = (b"\x80theora", b"OVP80", b"BBCD\x00")
+# SMPTE 377M header partition pack key (the last two bytes, open/closed and complete, vary).
+_MXF_HEADER_PARTITION = bytes.fromhex("060e2b34020501010d01020101")
 
 
 def sniff_kind(path: Path, name: str) -> Kind:
@@ -136,11 +143,39 @@ def _binary_kind(head: bytes, ext: str, basename: str) -> Kind | None:
     if head[4:8] == b"ftyp":
         return _ftyp_kind(head, ext, basename)
     if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video"
+        # Matroska/WebM: an audio name (.mka, .weba; Chrome's audio-only MediaRecorder) says audio.
+        named = spec_for_extension(ext)
+        return "audio" if named is not None and named.kind == "audio" else "video"
     if _is_mpegts(head):
         return "video"
     if head.startswith(b"ID3") or _is_adts(head) or _is_mpeg_audio(head):
         return "audio"
+    return _container_kind(head, ext)
+
+
+def _container_kind(head: bytes, ext: str) -> Kind | None:
+    """The other containers the probe's demuxers read (``pipeline.media.probe.DEMUXERS``). Where one
+    container holds either (Ogg, ASF, FLV, Matroska), the head says which when it can and the name
+    decides when it cannot; ProbeMedia then looks for a picture, so a wrong guess costs nothing."""
+    named = spec_for_extension(ext)
+    named_audio = named is not None and named.kind == "audio"
+    if head[:4] in (b"RF64", b"BW64") and head[8:12] == b"WAVE":  # WAV over 4 GB (broadcast recorders)
+        return "audio"
+    if head.startswith((b"fLaC", b"caff")):
+        return "audio"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "audio"
+    if head.startswith(b"OggS"):
+        # The first pages carry each stream's codec header: Theora, VP8 or Dirac is a picture.
+        return "video" if any(mark in head for mark in _OGG_VIDEO) else "audio"
+    if head.startswith(_ASF_HEADER):
+        if _ASF_VIDEO in head:
+            return "video"
+        return "audio" if _ASF_AUDIO in head or named_audio else "video"
+    if head[:3] == b"FLV" and head[3] == 1 and len(head) > 4:
+        return "video" if head[4] & 0x01 or not head[4] & 0x04 else "audio"
+    if head.startswith(_MXF_HEADER_PARTITION) or head.startswith(b"\x00\x00\x01\xba"):  # MXF, MPEG-PS
+        return "video"
     return None
 
 

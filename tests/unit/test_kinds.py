@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.errors import CaptionError, InvalidMediaError, LessonError
 from pipeline.keys import asset_id_for
-from pipeline.kinds import KINDS, MEDIA_KINDS, SUPPORTED, kind_by_name
+from pipeline.kinds import KINDS, MEDIA_KINDS, REFUSED, SUPPORTED, kind_by_name
 from pipeline.local.run import upload_wave
 from pipeline.media.captions import parse_captions
 from pipeline.media.sniff import sniff_kind
@@ -82,3 +82,14 @@ def test_manifests_and_unknown_names() -> None:
     assert upload_wave("courses/c1/course.yml") == 0
     assert kind_by_name("notes.exe") is None and kind_of("notes.exe", None) == "unknown"
     assert kind_of("media/a.mp4", "image") == "image"  # what Classify recorded wins over the name
+
+
+def test_no_name_is_in_two_kinds_or_both_accepted_and_refused() -> None:
+    # The video/audio lists and the handout/program lists grew on separate branches (issue 14): a name in
+    # two rows would be sniffed one way and linked, cleaned up or refused another.
+    seen: dict[str, str] = {}
+    for spec in KINDS:
+        for ext in spec.extensions:
+            assert ext not in seen, f".{ext} is both {seen[ext]} and {spec.kind}"
+            seen[ext] = spec.kind
+    assert not set(seen) & set(REFUSED), "accepted and refused"

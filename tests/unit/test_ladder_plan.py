@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.config import EncodeSettings
 from pipeline.media.ladder import output_fps, parse_ladder, rungs_for, scaled_size
-from pipeline.media.plan import EncodePlan, generation_for, make_plan
+from pipeline.media.plan import EncodePlan, frame_phase, generation_for, make_plan
 from pipeline.media.probe import ProbeResult
 
 HD = ProbeResult(
@@ -128,3 +128,28 @@ def test_plan_round_trips_through_json_and_stays_small() -> None:
 def test_generation_changes_with_the_version() -> None:
     assert generation_for("k", "v1") != generation_for("k", "v2")
     assert generation_for("k", "v1") == generation_for("k", "v1") and len(generation_for("k", None)) == 8
+
+
+@pytest.mark.parametrize(
+    ("start_s", "fps", "phase"),
+    [
+        (0.0, Fraction(30), 0.0),  # MP4: the edit list puts the first frame at zero
+        (0.014, Fraction(30), 0.014),  # WebM: Opus pre-skip starts the sound 7 ms early, video at +7 ms
+        (0.021, Fraction(25), -0.019),  # past half a frame: the next slot is nearer
+        (2.0 + 1 / 60, Fraction(30), round(1 / 60, 6)),  # exactly half a frame: to the even slot (60)
+        (0.0667, Fraction(30000, 1001), round(0.0667 - 2 * 1001 / 30000, 6)),
+    ],
+)
+def test_the_first_frame_is_moved_onto_the_nearest_slot(start_s: float, fps: Fraction, phase: float) -> None:
+    assert frame_phase(start_s, fps) == pytest.approx(phase, abs=1e-6)
+    assert abs(frame_phase(start_s, fps)) <= 0.5 / fps + 1e-6
+
+
+def test_the_phase_travels_in_the_plan_and_a_plan_without_it_has_none() -> None:
+    plan = make_plan(replace(HD, video_start_s=0.014), EncodeSettings(), generation="g", work_prefix="w/")
+    assert plan.job.frame_phase_s == 0.014
+    data = plan.to_dict()
+    assert EncodePlan.from_dict(data).job.frame_phase_s == 0.014
+    del data["job"]["framePhaseS"]  # a plan from before the field, in flight across a deploy
+    assert EncodePlan.from_dict(data).job.frame_phase_s == 0.0
+    assert make_plan(HD, EncodeSettings(), generation="g", work_prefix="w/").job.frame_phase_s == 0.0
