@@ -43,6 +43,21 @@ def ffmpeg(out: Path, *args: str, video: bool = True) -> Path:
 
 
 H264 = ("-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-c:a", "aac")
+VP8_OPUS = ("-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M", "-c:a", "libopus")
+
+
+def browser_recording(out: Path) -> Path:
+    """What MediaRecorder writes (Loom, a web app's "record" button): WebM muxed to a pipe as it is
+    captured, so no Duration, no Cues and no SeekHead; the frames on a variable capture clock."""
+    with out.open("wb") as fh:
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=s=320x180:r=30:d={SECONDS}",
+             "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={SECONDS}",
+             "-vf", "setpts='PTS+0.006*sin(N*1.7)/TB',format=yuv420p", "-fps_mode", "vfr", *VP8_OPUS,
+             "-f", "webm", "pipe:1"],
+            stdout=fh, check=True, timeout=120,
+        )  # fmt: skip
+    return out
 
 
 def image_bytes(img: Image.Image, fmt: str, **params: Any) -> bytes:
@@ -128,6 +143,10 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     hevc.unlink()
     ffmpeg(media / "Screen Recording.MKV", *H264)
     ffmpeg(media / "old lecture.avi", "-c:v", "mpeg4", "-c:a", "libmp3lame")
+    ffmpeg(media / "webinar.wmv", "-c:v", "wmv2", "-c:a", "wmav2")
+    ffmpeg(media / "camcorder.MTS", *H264, "-f", "mpegts", "-mpegts_m2ts_mode", "1")
+    recorded = browser_recording(media / "Loom recording.webm").read_bytes()
+    (media / "cut recording.webm").write_bytes(recorded[: len(recorded) * 3 // 5])
     shutil.move(ffmpeg(media / "camera.mp4", *H264), media / "camera")
     full = ffmpeg(media / "whole.mp4", *H264).read_bytes()
     (media / "cut.mp4").write_bytes(full[: len(full) * 2 // 5])
@@ -137,6 +156,11 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ffmpeg(audio / "voice memo.m4a", "-c:a", "aac", video=False)
     ffmpeg(audio / "podcast.mp3", "-c:a", "libmp3lame", video=False)
     ffmpeg(audio / "studio take.wav", "-c:a", "pcm_s24le", video=False)
+    ffmpeg(audio / "master.flac", "-c:a", "flac", video=False)
+    ffmpeg(audio / "Logic bounce.aif", "-c:a", "pcm_s16be", "-f", "aiff", video=False)
+    ffmpeg(audio / "voice note.opus", "-c:a", "libopus", video=False)  # WhatsApp, Telegram
+    ffmpeg(audio / "lecture.ogg", "-c:a", "libvorbis", video=False)
+    ffmpeg(audio / "dictation.wma", "-c:a", "wmav2", "-f", "asf", video=False)
     # Images: phone, print, web and diagram formats.
     (images / "IMG_0001.HEIC").write_bytes(
         image_bytes(two_halves(400, 200), "HEIF", exif=phone_exif(6).tobytes(), quality=90)
@@ -171,11 +195,20 @@ EXPECTED: dict[str, tuple[str | None, str | None]] = {
     "media/Screen Recording.MKV": ("video", None),
     "media/old lecture.avi": ("video", None),
     "media/camera": ("video", None),
+    "media/webinar.wmv": ("video", None),
+    "media/camcorder.MTS": ("video", None),
+    "media/Loom recording.webm": ("video", None),
+    "media/cut recording.webm": ("video", "InvalidMediaError"),
     "media/cut.mp4": (None, "InvalidMediaError"),
     "media/IMG_0420.fr.srt": ("caption", None),
     "audio/voice memo.m4a": ("audio", None),
     "audio/podcast.mp3": ("audio", None),
     "audio/studio take.wav": ("audio", None),
+    "audio/master.flac": ("audio", None),
+    "audio/Logic bounce.aif": ("audio", None),
+    "audio/voice note.opus": ("audio", None),
+    "audio/lecture.ogg": ("audio", None),
+    "audio/dictation.wma": ("audio", None),
     "images/IMG_0001.HEIC": ("image", None),
     "images/press.jpg": ("image", None),
     "images/hero.avif": ("image", None),
@@ -266,7 +299,19 @@ def test_what_was_published_plays_and_shows(processed: tuple[dict[str, Any], Pat
             assert variants and all(local(v["key"]).read_bytes()[8:12] == b"WEBP" for v in variants), path
     published = [p.relative_to(site).as_posix().lower() for p in site.rglob("*") if p.is_file()]
     ours = [n for n in published if n == "index.html" or n.startswith("lessons/")]  # rendered from Markdown
-    uploaded_as_is = (".svg", ".exe", ".html", ".heic", ".avif", ".tif", ".bmp", ".mov", ".mkv", ".avi")
+    uploaded_as_is = (
+        ".svg",
+        ".exe",
+        ".html",
+        ".heic",
+        ".avif",
+        ".tif",
+        ".bmp",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".wmv",
+    )
     assert not [n for n in published if n.endswith(uploaded_as_is) and n not in ours], published
 
     intro = local(assets["lessons/intro.md"]["outputs"][0]).read_text()
