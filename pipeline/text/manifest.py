@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from pipeline.errors import CaptionError, ManifestError
+from pipeline.kinds import KINDS, kind_by_name
 from pipeline.media.captions import caption_name, language_tag
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ LANG_PATTERN = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 _TOP_KEYS = ("id", "title", "lang", "description", "cover", "sections", "downloads")
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
+IMAGE_FORMATS = next(spec.shown for spec in KINDS if spec.kind == "image")
 _SECTION_KEYS = ("title", "lessons")
 _LESSON_KEYS = ("id", "file", "title", "video", "downloads", "captions")
 _CAPTION_KEYS = ("file", "language", "label", "kind")
@@ -186,10 +187,11 @@ def parse_manifest(data: bytes, *, expected_course_id: str | None = None) -> Cou
     cover = None
     if top.get("cover") is not None:
         cover = doc.relative_path(top["cover"], ("cover",), "the course `cover`")
-        if not cover.lower().endswith(_IMAGE_SUFFIXES):
+        if kind_by_name(cover) != "image":
+            # Any format the image path reads (kinds.py), which publishes every cover as WebP.
             raise ManifestError(
-                f"course.yaml{doc.at(('cover',))}: the cover {cover!r} is not an image; use a .jpg, .png, "
-                ".webp or .gif uploaded with the course (e.g. cover: images/cover.jpg)."
+                f"course.yaml{doc.at(('cover',))}: the cover {cover!r} is not an image; use one of the "
+                f"{IMAGE_FORMATS} uploaded with the course (e.g. cover: images/cover.jpg)."
             )
 
     downloads = doc.flag(top.get("downloads"), ("downloads",), "the course's `downloads`", default=False)

@@ -244,6 +244,13 @@ def test_cover_is_an_image_inside_the_course() -> None:
     ]
     with pytest.raises(ManifestError, match=r"line 5: the cover 'lessons/intro.md' is not an image"):
         parse_manifest(manifest(VALID.replace("sections:", "cover: lessons/intro.md\nsections:", 1)))
+    # Every format the image path reads is a cover (published as WebP like any image).
+    for name in ("images/IMG_0001.HEIC", "images/diagram.svg", "images/scan.tiff", "images/hero.avif"):
+        assert (
+            parse_manifest(manifest(VALID.replace("sections:", f"cover: {name}\nsections:", 1))).cover == name
+        )
+    with pytest.raises(ManifestError, match=r"use one of the images \(jpg, .*heic.*\) uploaded"):
+        parse_manifest(manifest(VALID.replace("sections:", "cover: handouts/cover.pdf\nsections:", 1)))
     with pytest.raises(ManifestError, match=r"'\.\.' would leave the course folder"):
         parse_manifest(manifest(VALID.replace("sections:", "cover: ../x/cover.jpg\nsections:", 1)))
 
