@@ -77,8 +77,10 @@ def work_chunk(work_prefix: str, index: int) -> str:
     return f"{work_prefix}chunk-{index:05d}.json"
 
 
-def work_audio(work_prefix: str) -> str:
-    return f"{work_prefix}audio.json"
+def work_audio(work_prefix: str, track: int | None = None) -> str:
+    """EncodeAudio's manifest: one per soundtrack (``audio-{n}.json``); ``None``, the one document of every
+    track that a definition with a single EncodeAudio wrote."""
+    return f"{work_prefix}audio.json" if track is None else f"{work_prefix}audio-{track}.json"
 
 
 def work_hls(work_prefix: str) -> str:

@@ -177,7 +177,8 @@ class Transcode:
     """The ``Transcode`` Parallel state's result: its three branches' results, in branch order."""
 
     chunks: list[ChunkDone]
-    audio: AudioDone
+    audio: list[AudioDone]
+    """One per soundtrack (the EncodeSoundtracks Map); an older definition's one EncodeAudio gave one."""
     thumbnails: Outputs
     subtitles: SubtitlesDone = field(default_factory=lambda: SubtitlesDone())
     """Absent from executions started by a definition without the ExtractSubtitles branch."""
@@ -186,12 +187,17 @@ class Transcode:
     def from_json(cls, data: Any) -> Transcode:
         if not isinstance(data, list) or len(data) not in (3, 4):
             raise StepContractError(
-                "transcode is not the results of EncodeVideo, EncodeAudio, MakeThumbnails, ExtractSubtitles"
+                "transcode is not the results of EncodeVideo, EncodeSoundtracks, MakeThumbnails, "
+                "ExtractSubtitles"
             )
         chunks, audio, thumbnails, *rest = data
         return cls(
             chunks=_decode(list[ChunkDone], chunks, "transcode[0]"),
-            audio=parse(AudioDone, audio, "transcode[1]"),
+            audio=(
+                [parse(AudioDone, audio, "transcode[1]")]
+                if isinstance(audio, dict)
+                else _decode(list[AudioDone], audio, "transcode[1]")
+            ),
             thumbnails=parse(Outputs, thumbnails, "transcode[2]"),
             subtitles=parse(SubtitlesDone, rest[0], "transcode[3]") if rest else SubtitlesDone(),
         )
@@ -199,7 +205,7 @@ class Transcode:
     def to_json(self) -> list[Any]:
         return [
             [to_json(c) for c in self.chunks],
-            to_json(self.audio),
+            [to_json(a) for a in self.audio],
             to_json(self.thumbnails),
             to_json(self.subtitles),
         ]
@@ -357,6 +363,9 @@ class AudioInput:
     source: SourceRef
     asset: AssetInfo
     job: EncodeJob
+    track: int | None = None
+    """The soundtrack's position in ``job.audio_tracks`` (``$$.Map.Item.Index``); absent from executions
+    of the definition whose one EncodeAudio encoded every track."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""EncodeAudio state: the whole soundtrack as the HLS audio rendition."""
+"""EncodeAudio state (one per soundtrack, in the EncodeSoundtracks Map): a whole soundtrack as its HLS
+audio rendition."""
 
 from __future__ import annotations
 
@@ -16,4 +17,4 @@ if TYPE_CHECKING:
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> Any:
     step = parse(AudioInput, event)
-    return reply(encode_audio_track(step.source, step.job, services()))
+    return reply(encode_audio_track(step.source, step.job, services(), step.track))

@@ -86,7 +86,8 @@ class PricingInputs:
 
     Per chunk invocation, ``cold_start_s`` (Python init, billed since 2025) and ``chunk_io_s`` (ranged
     download of the source, segment uploads) are billed on top of the encode itself.
-    Audio is one whole-file AAC encode on one thread, per soundtrack (~0.0145 CPU-s per media s
+    Audio is one whole-file AAC encode on one thread, per soundtrack, each in its own invocation
+    (~0.0145 CPU-s per media s
     measured, as raw ffmpeg; 0.02 allowed for demuxing a large source), plus ``loudness_cpu_s_per_media_s``
     per track when loudness normalisation is on: the ebur128 measuring pass (0.0048) and loudnorm's linear
     second pass (~0.004), 0.008-0.0094 together as ``tests/performance/bench_audio.py`` measures them (the
@@ -95,9 +96,10 @@ class PricingInputs:
     dynamic, which works at 192 kHz: +0.027 (limiter idle) to +0.07 (limiter busy) per track and media s.
     Thumbnails (poster + sprite sheet) are a fixed time plus a seek per sprite frame.
     ``sfn_fixed_transitions`` counts the states of one video execution outside the chunk Map
-    (Classify, Route, ProbeMedia, PlanEncode, Transcode and its EncodeVideo Map, EncodeAudio and
-    MakeThumbnails branches, PackageHls, RecordAsset, Published: 11, plus one for slack); each chunk adds
-    ``sfn_transitions_per_chunk`` (its Map iteration and its EncodeChunk task). Retries are not counted.
+    (Classify, Route, ProbeMedia, PlanEncode, Transcode and its EncodeVideo Map, EncodeSoundtracks Map
+    (with its first EncodeAudio) and MakeThumbnails branches, PackageHls, RecordAsset, Published: 11, plus
+    one for slack); each chunk, and each soundtrack after the first, adds ``sfn_transitions_per_chunk``
+    (its Map iteration and its task). Retries are not counted.
     """
 
     lambda_gb_s_usd_x86_64: float = 0.0000166667
@@ -283,27 +285,31 @@ def estimate(plan: EncodePlan, pricing: PricingInputs | None = None) -> Estimate
         pricing.cold_start_s + waves * (pricing.chunk_io_s + max_chunk_cpu / pricing.vcpus) if waves else 0.0
     )
 
-    # Audio runs on one thread, so it gets at most one vCPU however much memory it has; every soundtrack
-    # is encoded (and, with normalisation on, measured) by that one thread.
+    # Audio runs on one thread, so it gets at most one vCPU however much memory it has; each soundtrack
+    # has its own EncodeAudio (the EncodeSoundtracks Map), which measures it and encodes it, so tracks run
+    # side by side: the wall time is one track's, the bill every track's.
     per_track = pricing.audio_cpu_s_per_media_s + (
         pricing.loudness_cpu_s_per_media_s if job.loudness_lufs is not None else 0.0
     )
-    tracks = max(1, len(job.audio_tracks))
+    tracks = max(1, len(job.audio_tracks)) if job.has_audio else 0
     audio_s = (
-        pricing.cold_start_s + media_s * tracks * per_track / min(1.0, vcpus_for(pricing.audio_memory_mb))
+        pricing.cold_start_s + media_s * per_track / min(1.0, vcpus_for(pricing.audio_memory_mb))
         if job.has_audio
         else 0.0
     )
     thumbs_s = pricing.thumbnail_s + media_s * pricing.thumbnail_s_per_media_s if job.has_video else 0.0
     other_gb_s = (
         sum(t.gb_s for t in pricing.fixed_tasks)
-        + audio_s * pricing.audio_memory_mb / 1024
+        + tracks * audio_s * pricing.audio_memory_mb / 1024
         + thumbs_s * pricing.thumbnail_memory_mb / 1024
     )
     encode_gb_s = sum(chunk_billed) * gb_per_encoder
-    requests = len(pricing.fixed_tasks) + len(plan.chunks) + int(job.has_audio) + int(job.has_video)
+    requests = len(pricing.fixed_tasks) + len(plan.chunks) + tracks + int(job.has_video)
     lambda_usd = (encode_gb_s + other_gb_s) * pricing.gb_s_usd + requests * pricing.lambda_request_usd
-    transitions = pricing.sfn_fixed_transitions + pricing.sfn_transitions_per_chunk * len(plan.chunks)
+    # The chunk Map's iteration + task per chunk; the same two per soundtrack beyond the first (which
+    # the fixed count holds).
+    iterations = len(plan.chunks) + max(0, tracks - 1)
+    transitions = pricing.sfn_fixed_transitions + pricing.sfn_transitions_per_chunk * iterations
     sfn_usd = transitions * pricing.sfn_transition_usd
     total = lambda_usd + sfn_usd
     wall = sum(t.seconds for t in pricing.fixed_tasks) + max(encode_wall, audio_s, thumbs_s)
@@ -316,9 +322,8 @@ def estimate(plan: EncodePlan, pricing: PricingInputs | None = None) -> Estimate
         )
     if audio_s > pricing.timeout_s:
         warnings.append(
-            f"EncodeAudio needs ~{audio_s:,.0f} s for {tracks} soundtrack(s) on one thread, over Lambda's "
-            f"{pricing.timeout_s:,.0f} s timeout: split the lecture, drop soundtracks or set "
-            "AUDIO_LOUDNESS_LUFS empty"
+            f"EncodeAudio needs ~{audio_s:,.0f} s per soundtrack on one thread, over Lambda's "
+            f"{pricing.timeout_s:,.0f} s timeout: split the lecture or set AUDIO_LOUDNESS_LUFS empty"
         )
     return Estimate(
         media_s=media_s,

@@ -286,9 +286,11 @@ def _indexed_copy(source: Path, tmp: Path) -> Path:
     return copy
 
 
-def encode_audio(source: Path, out_dir: Path, job: EncodeJob) -> list[AudioManifest]:
-    """Every planned soundtrack as its own AAC-LC stereo 48 kHz rendition in ``out_dir/audio/<n>/``, all
-    from one decode of the source (one ffmpeg process, one output per track).
+def encode_audio(source: Path, out_dir: Path, job: EncodeJob, only: int | None = None) -> list[AudioManifest]:
+    """Every planned soundtrack (or the one at position ``only``) as its own AAC-LC stereo 48 kHz
+    rendition in ``out_dir/audio/<n>/``, from one decode of the source (one ffmpeg process, one output
+    per track). The state machine runs one EncodeAudio per track, so each has a Lambda's 15 minutes for
+    a 4-hour lecture in any number of languages.
 
     Surround and mono become stereo through libswresample's default matrix (what ``-ac 2`` does): FL/FR
     pass through, FC and the surrounds (SL/SR or BL/BR) are added at -3 dB (0.707), LFE is dropped; mono
@@ -300,15 +302,16 @@ def encode_audio(source: Path, out_dir: Path, job: EncodeJob) -> list[AudioManif
     normalised to it by loudnorm in linear mode (one gain for the whole track, as EBU R128's two-pass
     method intends for finished programmes); a silent track is encoded as it is.
     """
-    tracks = job.audio_tracks
-    if not tracks:
-        raise EncoderOutputError("the plan has no audio tracks for an audio encode")
+    positions = list(range(len(job.audio_tracks))) if only is None else [only]
+    if not job.audio_tracks or not all(0 <= p < len(job.audio_tracks) for p in positions):
+        raise EncoderOutputError(f"the plan has no audio track {positions} for an audio encode")
+    tracks = [job.audio_tracks[p] for p in positions]
     target = job.loudness_lufs
     measured = measure_loudness(source, tracks) if target is not None else [None] * len(tracks)
     source_input = ffmpeg.input(input_url(source), protocol_whitelist="file")
     outputs = []
     loudness: list[Loudness | None] = []
-    for position, (track, measurement) in enumerate(zip(tracks, measured, strict=True)):
+    for position, track, measurement in zip(positions, tracks, measured, strict=True):
         stream = stereo(source_input[f"a:{track.index}"])
         track_loudness, gain = loudness_plan(job, track, measurement)
         loudness.append(track_loudness)
@@ -337,7 +340,7 @@ def encode_audio(source: Path, out_dir: Path, job: EncodeJob) -> list[AudioManif
         )
     run(ffmpeg.merge_outputs(*outputs).overwrite_output(), source, "encoded")
     manifests = []
-    for position, track in enumerate(tracks):
+    for position, track, track_loudness in zip(positions, tracks, loudness, strict=True):
         track_dir = out_dir / AUDIO_DIR / str(position)
         entries = _playlist_entries(track_dir / "chunk.m3u8")
         (track_dir / "chunk.m3u8").unlink()
@@ -353,7 +356,7 @@ def encode_audio(source: Path, out_dir: Path, job: EncodeJob) -> list[AudioManif
                 segments=[(uri, seconds, (track_dir / uri).stat().st_size) for uri, seconds in entries],
                 track=position,
                 directory=f"{AUDIO_DIR}/{position}",
-                loudness=loudness[position],
+                loudness=track_loudness,
             )
         )
     return manifests

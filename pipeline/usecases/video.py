@@ -18,6 +18,7 @@ from pipeline import layout
 from pipeline.catalog.details import AudioLoudness, AudioTrackDetails, Details, HlsDetails, SpriteDetails
 from pipeline.keys import AssetKey, parse_key
 from pipeline.media.encode import (
+    AudioManifest,
     ChunkManifest,
     Loudness,
     dump_audio_manifests,
@@ -97,22 +98,26 @@ def encode_video_chunk(source: SourceRef, job: EncodeJob, chunk: Chunk, services
     return ChunkDone(chunk=chunk.index, first_segment=manifest.first_segment, segments=segments)
 
 
-def encode_audio_track(source: SourceRef, job: EncodeJob, services: Services) -> AudioDone:
-    """Every soundtrack, whole, as its audio rendition (or nothing for a silent video); ``segments`` counts
-    them all."""
+def encode_audio_track(
+    source: SourceRef, job: EncodeJob, services: Services, track: int | None = None
+) -> AudioDone:
+    """The soundtrack at position ``track``, whole, as its audio rendition (``None``: every soundtrack,
+    as the single EncodeAudio of an older definition did); nothing for a silent video. ``segments``
+    counts what it staged."""
     if not job.has_audio:
         return AudioDone(audio=False)
     prefix = _staged_hls(job)
     bucket = services.settings.publish_bucket
     with workspace(source, services) as ws:
-        manifests = encode_audio(ws.source, ws.out, job)
+        manifests = encode_audio(ws.source, ws.out, job, only=track)
         uploads = [
             (f"{prefix}{m.directory}/{uri}", ws.out / m.directory / uri)
             for m in manifests
             for uri, _, _ in m.segments
         ]
         _upload_all(services, bucket, uploads)
-    services.store.put_bytes(bucket, _audio_key(job), json.dumps(dump_audio_manifests(manifests)).encode())
+    document = json.dumps(dump_audio_manifests(manifests)).encode()
+    services.store.put_bytes(bucket, layout.work_audio(job.work_prefix, track), document)
     return AudioDone(audio=True, segments=sum(len(m.segments) for m in manifests))
 
 
@@ -141,7 +146,7 @@ def package_hls(
     chunks = [
         ChunkManifest.from_dict(_read_json(services, bucket, _chunk_key(job, c.index))) for c in plan.chunks
     ]
-    audio = load_audio_manifests(_read_json(services, bucket, _audio_key(job))) if job.has_audio else []
+    audio = _audio_manifests(services, bucket, job)
     result = package(job, chunks, audio)
     check_complete(Path(asset.path), probed, result.duration_s)
 
@@ -303,8 +308,20 @@ def _chunk_key(job: EncodeJob, index: int) -> str:
     return layout.work_chunk(job.work_prefix, index)
 
 
-def _audio_key(job: EncodeJob) -> str:
-    return layout.work_audio(job.work_prefix)
+def _audio_manifests(services: Services, bucket: str, job: EncodeJob) -> list[AudioManifest]:
+    """Every track's EncodeAudio manifest, in track order; an execution of the definition with one
+    EncodeAudio for all tracks (in flight across a deploy) left one document instead."""
+    if not job.has_audio:
+        return []
+    found = services.store.read_object(bucket, layout.work_audio(job.work_prefix, 0))
+    if found is None:
+        return load_audio_manifests(_read_json(services, bucket, layout.work_audio(job.work_prefix)))
+    manifests = load_audio_manifests(json.loads(found[0]))
+    for track in range(1, len(job.audio_tracks)):
+        manifests += load_audio_manifests(
+            _read_json(services, bucket, layout.work_audio(job.work_prefix, track))
+        )
+    return manifests
 
 
 def _staged_hls(job: EncodeJob) -> str:

@@ -46,9 +46,12 @@ def stage_encode(
     plan: EncodePlan,
     probe: ProbeResult = HD,
     loudness: Sequence[Loudness | None] = (),
+    *,
+    one_audio_document: bool = False,
 ) -> list[str]:
     """Every chunk's segments for every rung, every audio rendition (``loudness[n]`` as track n's
-    measurement) and their manifests; returns the keys."""
+    measurement) and their manifests, one per track as the EncodeSoundtracks Map writes them (or the one
+    document of the definition before it); returns the keys."""
     job = plan.job
     staged = layout.work_hls(job.work_prefix)
     total = math.ceil((probe.video_duration_s or probe.duration_s) * float(job.fps))
@@ -84,8 +87,10 @@ def stage_encode(
                 store.put_bytes(bucket, keys[-1], b"\x47" * 188)
             measured = loudness[track] if track < len(loudness) else None
             manifests.append(AudioManifest(AUDIO_CODECS, 2, audio, track, f"audio/{track}", measured))
-        keys.append(layout.work_audio(job.work_prefix))
-        store.put_bytes(bucket, keys[-1], json.dumps(dump_audio_manifests(manifests)).encode())
+        documents = {None: manifests} if one_audio_document else {n: [m] for n, m in enumerate(manifests)}
+        for track_or_all, written in documents.items():
+            keys.append(layout.work_audio(job.work_prefix, track_or_all))
+            store.put_bytes(bucket, keys[-1], json.dumps(dump_audio_manifests(written)).encode())
     return keys
 
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import m3u8
+import pytest
 
 from pipeline import layout
 from pipeline.media.encode import Loudness
@@ -38,9 +39,12 @@ MEASURED = (
 )
 
 
+@pytest.mark.parametrize("one_audio_document", [False, True], ids=["one EncodeAudio per track", "before"])
 def test_every_soundtrack_is_published_and_recorded(
-    services: Services, store: FakeObjectStore, catalog: FakeCatalog
+    services: Services, store: FakeObjectStore, catalog: FakeCatalog, one_audio_document: bool
 ) -> None:
+    """From the EncodeSoundtracks Map's manifests (audio-{n}.json), and from the one document of every
+    track that the definition before it wrote (an execution in flight across the deploy)."""
     source = upload(store, catalog, b"v1")
     plan = video.plan_encode(source, BILINGUAL, services)
     assert [(t.index, t.language, t.name, t.default) for t in plan.job.audio_tracks] == [
@@ -48,7 +52,12 @@ def test_every_soundtrack_is_published_and_recorded(
         (1, "fr", "Version française", True),
         (2, None, "Track 3", False),
     ]
-    stage_encode(store, PUBLISH, plan, BILINGUAL, MEASURED)
+    keys = stage_encode(store, PUBLISH, plan, BILINGUAL, MEASURED, one_audio_document=one_audio_document)
+    work = plan.job.work_prefix
+    audio_documents = sorted(k.removeprefix(work) for k in keys if k.startswith(f"{work}audio"))
+    assert audio_documents == (
+        ["audio.json"] if one_audio_document else [f"audio-{n}.json" for n in range(3)]
+    )
     stage_thumbnails(store, PUBLISH, plan)
 
     result = video.package_hls(source, INFO, plan, BILINGUAL, services)
@@ -94,7 +103,7 @@ def test_a_plan_and_audio_manifest_of_the_previous_deploy_still_package(
         (0, "en", "English", True)
     ]
     assert plan.job.loudness_lufs is None
-    stage_encode(store, PUBLISH, plan)
+    stage_encode(store, PUBLISH, plan, one_audio_document=True)
     stage_thumbnails(store, PUBLISH, plan)
     # ... and what the previous EncodeAudio wrote: one manifest, the rendition in audio/.
     staged = layout.work_hls(plan.job.work_prefix)

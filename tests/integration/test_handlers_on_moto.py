@@ -72,7 +72,9 @@ def test_video_branch_handlers(runtime: LocalRuntime, clip: Path, tmp_path: Path
     )
     assert not failed, chunk
     assert chunk == {"chunk": 0, "firstSegment": 0, "segments": 1}
-    audio, failed = invoke(runtime, "EncodeAudio", {"source": source, "asset": asset, "job": plan["job"]})
+    audio, failed = invoke(
+        runtime, "EncodeAudio", {"source": source, "asset": asset, "job": plan["job"], "track": 0}
+    )
     assert not failed and audio["audio"], audio
     thumbs, failed = invoke(
         runtime, "MakeThumbnails", {"source": source, "asset": asset, "probe": probe, "job": plan["job"]}
@@ -80,7 +82,7 @@ def test_video_branch_handlers(runtime: LocalRuntime, clip: Path, tmp_path: Path
     assert not failed, thumbs
     s3 = runtime.client("s3")
     manifests = [o["Key"] for o in s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix=work)["Contents"]]
-    assert sorted(manifests)[:2] == [f"{work}audio.json", f"{work}chunk-00000.json"]
+    assert sorted(manifests)[:2] == [f"{work}audio-0.json", f"{work}chunk-00000.json"]
     # Segments and thumbnails are staged under the work prefix; nothing is published yet.
     assert all(k.startswith((f"{work}hls/", f"{work}thumbs/")) for k in sorted(manifests)[2:])
     assert not s3.list_objects_v2(Bucket=runtime.publish_bucket, Prefix=f"courses/{COURSE}/").get("KeyCount")
@@ -221,7 +223,7 @@ def _video_tasks(runtime: LocalRuntime, source: dict[str, Any]) -> dict[str, Any
     plan, _ = invoke(runtime, "PlanEncode", {"source": source, "asset": asset, "probe": probe})
     for chunk in plan["chunks"]:
         invoke(runtime, "EncodeChunk", {"source": source, "asset": asset, "job": plan["job"], "chunk": chunk})
-    invoke(runtime, "EncodeAudio", {"source": source, "asset": asset, "job": plan["job"]})
+    invoke(runtime, "EncodeAudio", {"source": source, "asset": asset, "job": plan["job"], "track": 0})
     invoke(runtime, "MakeThumbnails", {"source": source, "asset": asset, "probe": probe, "job": plan["job"]})
     return {"source": source, "asset": asset, "probe": probe, "plan": plan}
 

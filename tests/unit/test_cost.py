@@ -228,9 +228,9 @@ def test_no_negative_zero_or_missing_figures(duration_s: float, width: int, heig
 
 
 def test_every_soundtrack_and_its_loudness_pass_are_billed() -> None:
-    """EncodeAudio encodes (and measures) every track on one thread: a long lecture with several tracks
-    can outlast Lambda's timeout, and the estimate says so. Two tracks of four hours, normalised, fit
-    (~14.4 min), three do not."""
+    """Each soundtrack has its own EncodeAudio (the EncodeSoundtracks Map): a four-hour lecture in three
+    languages, normalised, is billed three tracks' GB-s and requests but waits for one, and fits Lambda's
+    timeout (one thread did not: ~21.6 min); only a source far longer than the duration limit would not."""
     languages = ("en", "fr", "de")
     three = replace(
         synthetic_probe(4 * HOUR),
@@ -244,9 +244,16 @@ def test_every_soundtrack_and_its_loudness_pass_are_billed() -> None:
     assert plain.other_gb_s < loud.other_gb_s and one.other_gb_s < loud_two.other_gb_s < loud.other_gb_s
     pricing = PricingInputs()
     per_track = pricing.audio_cpu_s_per_media_s + pricing.loudness_cpu_s_per_media_s
-    assert 4 * HOUR * 3 * per_track > pricing.timeout_s > 4 * HOUR * 2 * per_track
-    assert any("EncodeAudio needs" in w and "3 soundtrack(s)" in w for w in loud.warnings), loud.warnings
-    assert not any("EncodeAudio" in w for w in plain.warnings + one.warnings + loud_two.warnings)
+    audio_gb_s = pricing.audio_memory_mb / 1024 * (pricing.cold_start_s + 4 * HOUR * per_track)
+    assert loud.other_gb_s - one.other_gb_s == pytest.approx(2 * audio_gb_s)  # two more tracks billed
+    assert loud.requests == one.requests + 2
+    assert loud.wall_s == pytest.approx(one.wall_s)  # ...side by side
+    assert 4 * HOUR * 3 * per_track > pricing.timeout_s > 4 * HOUR * per_track
+    assert not any(
+        "EncodeAudio" in w for w in loud.warnings + plain.warnings + one.warnings + loud_two.warnings
+    )
+    ten_hours = estimate_for_probe(replace(three, duration_s=10 * HOUR))[1]
+    assert any("EncodeAudio needs" in w and "per soundtrack" in w for w in ten_hours.warnings), ten_hours
 
 
 def test_audio_only_costs_little_but_not_nothing() -> None:

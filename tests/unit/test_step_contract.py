@@ -31,7 +31,7 @@ TEMPLATE = load_template(ROOT / "template.yaml")
 
 # Codec types whose JSON keys are their fields in camelCase (a ``$.path`` may walk into them).
 WALKABLE_CODECS = (EncodePlan, EncodeJob)
-CONTEXT = {"$$.Execution.Id": str}
+CONTEXT = {"$$.Execution.Id": str, "$$.Map.Item.Index": int}
 
 
 def _bare(tp: Any) -> Any:
@@ -215,14 +215,24 @@ def test_a_whole_state_round_trips() -> None:
         asset=ASSET,
         probe=PROBE,
         plan=PLAN,
-        transcode=Transcode([steps.ChunkDone(0, 0, 1)], steps.AudioDone(False), steps.Outputs(["p.jpg"])),
+        transcode=Transcode(
+            [steps.ChunkDone(0, 0, 1)],
+            [steps.AudioDone(True, 2), steps.AudioDone(True, 2)],
+            steps.Outputs(["p.jpg"]),
+        ),
         package=steps.Outputs(["m.m3u8"], {"hls": {"segments": 1}}),
     )
     data = json.loads(json.dumps(steps.to_json(state)))
-    assert data["transcode"][1] == {"audio": False}  # Step Functions' list of branch results
+    # Step Functions' list of branch results; EncodeSoundtracks' is the list of its iterations'.
+    assert data["transcode"][1] == [{"audio": True, "segments": 2}] * 2
     again = steps.parse(ExecutionState, data)
     assert again == state
     assert [o.outputs for o in again.produced()] == [["m.m3u8"], ["p.jpg"]]
+    # An execution of the definition with one EncodeAudio for every track, in flight across a deploy.
+    data["transcode"][1] = {"audio": True, "segments": 4}
+    assert steps.parse(ExecutionState, data).transcode == Transcode(
+        [steps.ChunkDone(0, 0, 1)], [steps.AudioDone(True, 4)], steps.Outputs(["p.jpg"])
+    )
 
 
 def test_a_missing_or_mistyped_key_is_a_named_error() -> None:
