@@ -21,7 +21,8 @@ class AudioRendition(TypedDict):
 class AudioLoudness(TypedDict):
     """EBU R128 figures of one track: measured on the source (LUFS, dBTP, LU; null where ffmpeg says
     -inf, i.e. silence), the integrated target applied (null: the level was left alone, ``note`` says
-    why) and how: ``mode`` "linear" (one gain) or "dynamic" (loudnorm compressed and limited the peaks)."""
+    why) and how: ``mode`` "linear" (one gain) or "limited" (the same gain, then a limiter on the peaks it
+    would have pushed over the true-peak limit); "dynamic" in items written before (loudnorm compressed)."""
 
     inputI: float | None
     inputTP: float | None

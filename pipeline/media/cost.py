@@ -89,11 +89,10 @@ class PricingInputs:
     Audio is one whole-file AAC encode on one thread, per soundtrack, each in its own invocation
     (~0.0145 CPU-s per media s
     measured, as raw ffmpeg; 0.02 allowed for demuxing a large source), plus ``loudness_cpu_s_per_media_s``
-    per track when loudness normalisation is on: the ebur128 measuring pass (0.0048) and loudnorm's linear
-    second pass (~0.004), 0.008-0.0094 together as ``tests/performance/bench_audio.py`` measures them (the
-    loudnorm measuring pass used before cost 0.024-0.026 on its own). Not modelled, because no estimate can
-    know the content: a track whose peaks one gain would push over the limit makes loudnorm's second pass
-    dynamic, which works at 192 kHz: +0.027 (limiter idle) to +0.07 (limiter busy) per track and media s.
+    per track when loudness normalisation is on: the ebur128 measuring pass (0.0048) and the gain (and, on
+    peaks it would push over the limit, the limiter) in the encode, nearly free, as
+    ``tests/performance/bench_audio.py`` measures them (loudnorm's measuring pass, used before, cost
+    0.024-0.026 on its own; its dynamic second pass +0.027 to +0.07).
     Thumbnails (poster + sprite sheet) are a fixed time plus a seek per sprite frame.
     ``sfn_fixed_transitions`` counts the states of one video execution outside the chunk Map
     (Classify, Route, ProbeMedia, PlanEncode, Transcode and its EncodeVideo Map, EncodeSoundtracks Map

@@ -5,7 +5,7 @@ A chunk decodes its part of the source once and encodes every video rung from th
 packager only writes playlists. Audio is one whole-file encode of every soundtrack (one ffmpeg process,
 one output per track), so AAC priming and frame padding happen once, not at every chunk seam; with
 loudness normalisation on, one more whole-file pass measures every track first (EBU R128: ffmpeg's
-``ebur128`` meter, then ``loudnorm`` in the encode; see ``pipeline.media.loudness``). Each job returns a
+``ebur128`` meter, then one gain in the encode; see ``pipeline.media.loudness``). Each job returns a
 manifest (per segment: frames, bytes, keyframe byte ranges) that the packager turns into playlists
 without opening a segment again.
 """
@@ -299,8 +299,9 @@ def encode_audio(source: Path, out_dir: Path, job: EncodeJob, only: int | None =
     loudness pass, which runs after the downmix, brings it back under the true-peak limit.
 
     With ``job.loudness_lufs`` set, each track is first measured (``measure_loudness``) and then
-    normalised to it by loudnorm in linear mode (one gain for the whole track, as EBU R128's two-pass
-    method intends for finished programmes); a silent track is encoded as it is.
+    normalised to it by one gain for the whole track, as EBU R128's two-pass method intends for finished
+    programmes, with a limiter on the peaks that gain would push over the limit (``loudness_plan``); a
+    silent track is encoded as it is.
     """
     positions = list(range(len(job.audio_tracks))) if only is None else [only]
     if not job.audio_tracks or not all(0 <= p < len(job.audio_tracks) for p in positions):
@@ -313,10 +314,10 @@ def encode_audio(source: Path, out_dir: Path, job: EncodeJob, only: int | None =
     loudness: list[Loudness | None] = []
     for position, track, measurement in zip(positions, tracks, measured, strict=True):
         stream = stereo(source_input[f"a:{track.index}"])
-        track_loudness, gain = loudness_plan(job, track, measurement)
+        track_loudness, filters = loudness_plan(job, track, measurement)
         loudness.append(track_loudness)
-        if gain is not None:
-            stream = stream.filter("loudnorm", **gain)
+        for name, options in filters:
+            stream = stream.filter(name, **options)
         track_dir = out_dir / AUDIO_DIR / str(position)
         track_dir.mkdir(parents=True, exist_ok=True)
         outputs.append(
@@ -326,7 +327,6 @@ def encode_audio(source: Path, out_dir: Path, job: EncodeJob, only: int | None =
                     "c:a": "aac",
                     "b:a": f"{job.audio_bitrate_k}k",
                     "ac": AUDIO_CHANNELS,
-                    # loudnorm's dynamic mode works (and outputs) at 192 kHz, to see inter-sample peaks.
                     "ar": AUDIO_SAMPLE_RATE,
                     "map_metadata": -1,
                     "output_ts_offset": f"{TIMELINE_OFFSET_S:.6f}",

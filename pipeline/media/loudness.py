@@ -1,11 +1,13 @@
-"""EBU R128 loudness normalisation in two passes: ffmpeg's ``ebur128`` meter measures every soundtrack,
-then loudnorm, given those figures, applies one gain per track (linear mode) in the encode itself.
+"""EBU R128 loudness normalisation in two passes: ffmpeg's ``ebur128`` meter measures the soundtrack,
+then the encode applies one gain (and, only where that gain would push peaks over the true-peak limit, a
+limiter on them).
 
-Pass one is a whole-file decode of the source (all tracks in one ffmpeg run) that only measures; pass two
-is the AAC encode with one more filter. The meter is ``ebur128`` rather than loudnorm's own first pass:
-both are libebur128 underneath and report the same figures (integrated loudness, its relative gate,
-loudness range, true peak), but loudnorm resamples to 192 kHz and runs its whole filter there, about five
-times the CPU, which on a 4-hour lecture is minutes of EncodeAudio's 15.
+Pass one is a whole-file decode of the source that only measures; pass two is the AAC encode with one or
+two more filters, nearly free. The meter is ``ebur128`` rather than loudnorm's own first pass: both are
+libebur128 underneath and report the same figures (integrated loudness, its relative gate, loudness
+range, true peak), but loudnorm resamples to 192 kHz and runs its whole filter there, about five times
+the CPU, which on a 4-hour lecture is minutes of EncodeAudio's 15; for the same reason pass two is
+``volume`` + ``alimiter`` rather than loudnorm (see ``loudness_plan``).
 """
 
 from __future__ import annotations
@@ -26,10 +28,8 @@ if TYPE_CHECKING:
     from pipeline.media.plan import AudioRendition, EncodeJob
 
 # EBU R128 / Apple's spoken-word guidance: true peak at most -1.5 dBTP leaves the AAC encoder headroom
-# (its decoded peaks overshoot the input's); a loudness range of 11 LU keeps lectures as they are
-# (speech is ~5-10 LU), so the second pass stays linear: one gain, no compression.
+# (its decoded peaks overshoot the input's).
 TRUE_PEAK_DBTP = -1.5
-LOUDNESS_RANGE_LU = 11.0
 # BS.1770's absolute gate: blocks below -70 LUFS are not counted, so a track measured there (or at -inf)
 # holds no sound to normalise.
 SILENCE_LUFS = -70.0
@@ -44,17 +44,19 @@ _EBUR128_FIGURES = re.compile(
     rf"Loudness range:\s+LRA:\s+{_NUMBER} LU\s+.*?True peak:\s+Peak:\s+{_NUMBER} dBFS",
     re.DOTALL,
 )
-# Half the summary's last digit: a true peak printed as -1.6 may be -1.55, and the second pass must not
-# let it through the -1.5 limit.
+# Half the summary's last digit: a true peak printed as -1.6 may be -1.55, and the gain must not take it
+# through the -1.5 limit.
 _SUMMARY_ROUNDING = 0.05
 _CHAIN = re.compile(r"^((?:\[[^\]]+\])*)([^\[]*)((?:\[[^\]]+\])*)$")
-# loudnorm's option ranges (ffmpeg refuses values outside them).
-_MEASURED_RANGES = {"measured_I": (-99.0, -0.01), "measured_TP": (-99.0, 99.0), "measured_LRA": (0.01, 99.0),
-                    "measured_thresh": (-99.0, 0.0)}  # fmt: skip
-# loudnorm's "not measured" defaults: any one of them passed as a measurement silently turns linear mode
-# into dynamic, so a measured figure that lands on one is moved by a hundredth (a steady programme's LRA
-# of exactly 0 by the range above; a gate threshold of exactly -70 LUFS here).
-_NOT_MEASURED = {"measured_thresh": (-70.0, -70.01)}
+# The limiter holds sample peaks 2 dB under the true-peak limit: what AAC's quantisation adds to a hard
+# limited transient (measured on clicks: up to ~1.3 dB at 128 kb/s) and the inter-sample peaks a sample
+# limiter does not see. A 5 ms look-ahead catches a clap's attack; 50 ms release, no auto-gain.
+LIMITER: dict[str, Any] = {
+    "limit": f"{10 ** ((TRUE_PEAK_DBTP - 2.0) / 20):.4f}",
+    "attack": 5,
+    "release": 50,
+    "level": 0,
+}
 
 
 class LoudnessMeterError(PipelineError):
@@ -74,8 +76,8 @@ class Loudness:
     input_lra: float | None
     target_i: float | None
     note: str | None = None
-    # "linear": one gain for the whole track; "dynamic": loudnorm had to compress and limit, because one
-    # gain would push the peaks over the true-peak limit or the range is wider than LOUDNESS_RANGE_LU.
+    # "linear": one gain for the whole track; "limited": the same gain, then a limiter on the peaks it
+    # would have pushed over the true-peak limit.
     mode: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -163,46 +165,42 @@ def measurement_graph(source: Path, tracks: list[AudioRendition]) -> Any:
 
 def loudness_plan(
     job: EncodeJob, track: AudioRendition, measured: LoudnessMeasurement | None
-) -> tuple[Loudness | None, dict[str, Any] | None]:
-    """What the manifest records for ``track`` and the second pass's loudnorm options (None: no filter)."""
+) -> tuple[Loudness | None, list[tuple[str, dict[str, Any]]]]:
+    """What the manifest records for ``track`` and pass two's filters (``(name, options)`` in order;
+    none: the track is encoded at its level).
+
+    One gain takes the measured integrated loudness to the target (``volume``), as loudnorm's linear
+    mode does, minus its 192 kHz processing. When that gain would push the true peak over the limit, a
+    look-ahead limiter (``alimiter``) then holds the peaks under it, as podcast mastering does; loudnorm's
+    dynamic mode would instead compress the whole track at 192 kHz, at 3 to 7 times the encode's CPU,
+    which a 4-hour lecture cannot afford in one Lambda. The lecture's dynamics are kept: nothing but the
+    peaks is touched.
+    """
     if job.loudness_lufs is None or measured is None:
-        return None, None
+        return None, []
 
     def finite(value: float) -> float | None:
         return round(value, 2) if math.isfinite(value) else None
 
     if measured.silent:
         note = f"'{track.name}' is silent (below {SILENCE_LUFS:g} LUFS): encoded without normalisation"
-        return Loudness(finite(measured.input_i), finite(measured.input_tp), None, None, note), None
-    peak = measured.input_tp + _SUMMARY_ROUNDING
-    values = {
-        "measured_I": measured.input_i,
-        "measured_TP": peak,
-        "measured_LRA": measured.input_lra,
-        "measured_thresh": measured.input_thresh,
-    }
-    options: dict[str, Any] = {"I": job.loudness_lufs, "TP": TRUE_PEAK_DBTP, "LRA": LOUDNESS_RANGE_LU}
-    for key, value in values.items():
-        low, high = _MEASURED_RANGES[key]
-        text = f"{min(high, max(low, value if math.isfinite(value) else 0.0)):.2f}"
-        sentinel, instead = _NOT_MEASURED.get(key, (None, None))
-        options[key] = f"{instead:.2f}" if sentinel is not None and float(text) == sentinel else text
-    # offset is not target - measured_I: in linear mode loudnorm computes that gain itself and ignores the
-    # option; in dynamic mode the option is an extra gain on top of loudnorm's own, which already aims at
-    # the target (loudnorm's first pass reports it as target_offset: what its dynamic output fell short,
-    # ~0 unless the peaks carry the loudness). Passing target - measured_I there doubles the gain.
-    options.update(offset="0.00", linear="true", print_format="none")
-    # loudnorm's own test for linear mode (it falls back to dynamic without saying so).
-    peak_after = peak + job.loudness_lufs - measured.input_i
-    linear = peak_after <= TRUE_PEAK_DBTP and measured.input_lra <= LOUDNESS_RANGE_LU
+        return Loudness(finite(measured.input_i), finite(measured.input_tp), None, None, note), []
+    gain = round(job.loudness_lufs - measured.input_i, 2)
+    filters: list[tuple[str, dict[str, Any]]] = [("volume", {"volume": f"{gain:.2f}dB"})]
+    peak_after = measured.input_tp + _SUMMARY_ROUNDING + gain
+    # Not a warning for the author: a clap or a bumped microphone is normal. Where such peaks carry
+    # much of a track's loudness, it plays somewhat below the target (the mode says why).
+    limited = peak_after > TRUE_PEAK_DBTP
+    if limited:
+        filters.append(("alimiter", LIMITER))
     loudness = Loudness(
         finite(measured.input_i),
         finite(measured.input_tp),
         finite(measured.input_lra),
         job.loudness_lufs,
-        mode="linear" if linear else "dynamic",
+        mode="limited" if limited else "linear",
     )
-    return loudness, options
+    return loudness, filters
 
 
 def _measurement(summary: str, stream: int) -> LoudnessMeasurement:

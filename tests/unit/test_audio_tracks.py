@@ -24,6 +24,7 @@ from pipeline.media.encode import (
     load_audio_manifests,
 )
 from pipeline.media.loudness import (
+    LIMITER,
     SILENCE_LUFS,
     LoudnessMeasurement,
     LoudnessMeterError,
@@ -264,10 +265,10 @@ def measurement(i: float, tp: float = -10.0, lra: float = 3.0) -> LoudnessMeasur
     return LoudnessMeasurement(i, tp, lra, i - 10)
 
 
-def test_the_second_pass_is_linear_with_what_the_first_measured() -> None:
+def test_the_second_pass_is_one_gain_from_what_the_first_measured() -> None:
     job = EncodeJob("g", "w/", 10.0, False, True, loudness_lufs=-16.0)
     rendition = AudioRendition(0, "en", "English", True, 2)
-    loudness, options = loudness_plan(job, rendition, measurement(-30.456, tp=-20.1))
+    loudness, filters = loudness_plan(job, rendition, measurement(-30.456, tp=-20.1))
     assert loudness is not None
     assert (loudness.input_i, loudness.target_i, loudness.mode, loudness.note) == (
         -30.46,
@@ -275,42 +276,39 @@ def test_the_second_pass_is_linear_with_what_the_first_measured() -> None:
         "linear",
         None,
     )
-    assert options == {
-        "I": -16.0, "TP": -1.5, "LRA": 11.0, "measured_I": "-30.46", "measured_TP": "-20.05",
-        "measured_LRA": "3.00", "measured_thresh": "-40.46", "offset": "0.00", "linear": "true",
-        "print_format": "none",
-    }  # fmt: skip
-    # The summary prints one decimal: the peak passed on is the highest it may have been (-20.1 may be
-    # -20.05), so the second pass never lets a peak through the limit on a rounding.
-    # Values outside loudnorm's option ranges are clamped instead of failing the encode; a peak that one
-    # gain would push over the limit (or too wide a range) means loudnorm compresses: recorded as such.
-    hot_loudness, hot = loudness_plan(job, rendition, LoudnessMeasurement(0.5, 3.0, 120.0, -60.0))
-    assert hot is not None and (hot["measured_I"], hot["measured_LRA"]) == ("-0.01", "99.00")
-    assert hot_loudness is not None and hot_loudness.mode == "dynamic"
-    peaky, _ = loudness_plan(job, rendition, measurement(-30.0, tp=-10.0))
-    assert peaky is not None and peaky.mode == "dynamic"  # -10 dBTP + 14 dB of gain: over -1.5
+    assert filters == [("volume", {"volume": "14.46dB"})]
+    # Louder than the target: the gain is negative, and no peak can pass the limit.
+    _, filters = loudness_plan(job, rendition, measurement(-8.0, tp=-0.2))
+    assert filters == [("volume", {"volume": "-8.00dB"})]
 
 
-def test_a_steady_track_stays_linear() -> None:
-    """loudnorm reads measured_LRA=0 (and measured_thresh=-70) as "not measured" and then falls back to
-    dynamic mode; a steady programme's 0.00 LU is passed as 0.01, a gate at exactly -70 LUFS as -70.01."""
+def test_peaks_the_gain_would_push_over_the_limit_are_limited() -> None:
+    """-10 dBTP + 14 dB of gain reaches +4 dBTP: the gain stays (the lecture keeps its level and its
+    dynamics), and a limiter holds the peaks 2 dB under -1.5 dBTP, what AAC's overshoot needs."""
     job = EncodeJob("g", "w/", 10.0, False, True, loudness_lufs=-16.0)
-    steady = measurement(-30.0, tp=-20.0, lra=0.0)
-    loudness, options = loudness_plan(job, AudioRendition(0, "en", "English", True, 2), steady)
-    assert options is not None and options["measured_LRA"] == "0.01"
-    assert loudness is not None and (loudness.input_lra, loudness.mode) == (0.0, "linear")
-    faint = LoudnessMeasurement(-60.0, -50.0, 3.0, -70.0)
-    _, options = loudness_plan(job, AudioRendition(0, "en", "English", True, 2), faint)
-    assert options is not None and options["measured_thresh"] == "-70.01"
+    rendition = AudioRendition(0, "en", "English", True, 2)
+    peaky, filters = loudness_plan(job, rendition, measurement(-30.0, tp=-10.0))
+    assert peaky is not None and (peaky.mode, peaky.note, peaky.target_i) == ("limited", None, -16.0)
+    assert filters == [("volume", {"volume": "14.00dB"}), ("alimiter", LIMITER)]
+    assert float(LIMITER["limit"]) == pytest.approx(10 ** (-3.5 / 20), abs=1e-4) and LIMITER["level"] == 0
+    # The summary prints one decimal: a peak printed -15.6 may be -15.55, which 14 dB takes to -1.55,
+    # under the limit; -15.5 may be -15.45: over it by a rounding, so limited.
+    assert loudness_plan(job, rendition, measurement(-30.0, tp=-15.6))[1] == [
+        ("volume", {"volume": "14.00dB"})
+    ]
+    assert loudness_plan(job, rendition, measurement(-30.0, tp=-15.5))[0].mode == "limited"  # type: ignore[union-attr]
+    # A wide loudness range alone changes nothing: a lecture keeps its quiet questions and loud answers.
+    wide, filters = loudness_plan(job, rendition, LoudnessMeasurement(-30.0, -20.0, 25.0, -40.0))
+    assert wide is not None and wide.mode == "linear" and len(filters) == 1
 
 
 @pytest.mark.parametrize("level", [-math.inf, SILENCE_LUFS, -85.0])
 def test_silence_is_not_normalised(level: float) -> None:
     job = EncodeJob("g", "w/", 10.0, False, True, loudness_lufs=-16.0)
-    loudness, options = loudness_plan(
+    loudness, filters = loudness_plan(
         job, AudioRendition(1, "fr", "Français", False, 2), measurement(level, level)
     )
-    assert options is None
+    assert filters == []
     assert loudness is not None and loudness.target_i is None and loudness.note is not None
     assert "'Français' is silent" in loudness.note
     assert json.dumps(loudness.to_dict())  # no -Infinity in the manifest
@@ -318,7 +316,7 @@ def test_silence_is_not_normalised(level: float) -> None:
 
 def test_normalisation_off_measures_nothing() -> None:
     job = EncodeJob("g", "w/", 10.0, False, True, loudness_lufs=None)
-    assert loudness_plan(job, AudioRendition(0, "en", "English", True, 2), None) == (None, None)
+    assert loudness_plan(job, AudioRendition(0, "en", "English", True, 2), None) == (None, [])
 
 
 # ---------------------------------------------------------------- the master
