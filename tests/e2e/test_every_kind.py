@@ -291,8 +291,8 @@ def test_what_was_published_plays_and_shows(processed: tuple[dict[str, Any], Pat
         "cp1252",
         ["media/IMG_0420.MOV"],
     )
-    master = local(assets["media/IMG_0420.MOV"]["outputs"][0]).read_text()
-    assert "TYPE=SUBTITLES" in master and 'LANGUAGE="fr"' in master
+    master_text = local(assets["media/IMG_0420.MOV"]["outputs"][0]).read_text()
+    assert "TYPE=SUBTITLES" in master_text and 'LANGUAGE="fr"' in master_text
     for path, (kind, error) in EXPECTED.items():
         if error is None and kind == "image":
             variants = assets[path]["details"]["variants"]

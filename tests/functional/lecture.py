@@ -54,7 +54,7 @@ def state_after(
 ) -> ExecutionState:
     """The execution state as RecordAsset/RecordFailure receive it (after Transcode, maybe PackageHls)."""
     chunks = [ChunkDone(c.index, c.index, 1) for c in plan.chunks]
-    transcode = Transcode(chunks, AudioDone(True, 2), thumbnails_result(plan))
+    transcode = Transcode(chunks, [AudioDone(True, 2)], thumbnails_result(plan))
     return ExecutionState(
         source=source, asset=INFO, probe=HD, plan=plan, transcode=transcode, package=package, error=error
     )
