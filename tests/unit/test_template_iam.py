@@ -238,7 +238,7 @@ def fake_media(monkeypatch: pytest.MonkeyPatch) -> None:
             rungs[rung.name] = {"codecs": "avc1.64001f", "segments": [SegmentInfo(name, 180, 2, 0)]}
         return ChunkManifest(chunk=chunk.index, first_segment=chunk.index, rungs=rungs)
 
-    def encode_audio(source: Path, out: Path, job: Any) -> list[AudioManifest]:
+    def encode_audio(source: Path, out: Path, job: Any, only: int | None = None) -> list[AudioManifest]:
         (out / "audio/0").mkdir(parents=True, exist_ok=True)
         (out / "audio/0/audio-00000.ts").write_bytes(b"aac")
         return [AudioManifest("mp4a.40.2", 2, [("audio-00000.ts", 6.0, 3)])]
@@ -290,7 +290,7 @@ def run_media_task(logical: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     if logical == "EncodeChunkFunction":
         video.encode_video_chunk(source, planned.job, planned.chunks[0], services)
     elif logical == "EncodeAudioFunction":
-        video.encode_audio_track(source, planned.job, services)
+        video.encode_audio_track(source, planned.job, services, 0)
     elif logical == "ExtractSubtitlesFunction":
         spanish = SubtitleTrack(0, "mov_text", "es", None, default=False, forced=False, text=True)
         with_subtitles = dataclasses.replace(HD, subtitle_tracks=(spanish,))
