@@ -306,7 +306,12 @@ def _clean_href(local: str, href: str, budget: _Budget, nesting: int) -> str | N
     if local in ("image", "feImage") and href[:5].lower() == "data:":
         return _embedded(href, budget, nesting)
     if local in _DRAWS_HREF and href:
-        shown = href if _SAFE_NAME.fullmatch(href) and ":" not in href else "an address outside the file"
+        # The author's own reference names the picture to embed; an absolute or climbing path is shown by
+        # its file name only (the directories of someone's disk help nobody, and tests plant secrets there).
+        name = href.rsplit("/", 1)[-1] if href.startswith("/") or ".." in href else href
+        shown = (
+            name if name and _SAFE_NAME.fullmatch(name) and ":" not in name else "an address outside the file"
+        )
         raise UnsupportedMediaError(
             f"{budget.name} shows content from outside the file in a <{local}> ({shown}); nothing outside "
             "an upload is ever read. Embed it (Inkscape: Extensions > Images > Embed Images; or paste the "
