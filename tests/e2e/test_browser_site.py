@@ -61,8 +61,8 @@ def _publish(root: Path) -> None:
     )
     store = FakeObjectStore(versioned=frozenset({"ingest"}))
     services = Services(settings, store, FakeCatalog(), RecordingPublisher())
-    for path, data in (("lessons/mics.md", MICS), ("lessons/levels.md", LEVELS)):
-        render_lesson_page(store.upload("ingest", PREFIX + path, data), services)
+    for path, source in (("lessons/mics.md", MICS), ("lessons/levels.md", LEVELS)):
+        render_lesson_page(store.upload("ingest", PREFIX + path, source), services)
     build_course(store.upload("ingest", PREFIX + "course.yaml", MANIFEST.encode()), services)
     site = root / "site"
     for key in store.list_keys("publish", PREFIX):
