@@ -10,12 +10,14 @@
 #
 # Left out of the package: the local runtime (pipeline/local: moto, the dev sign-in page), the CLI and the
 # demo course, none of which a handler imports; caches; and any key file, wherever someone put one.
-# hls.js (the one file of web/node_modules the lesson pages publish, with its licence) goes to vendor/,
-# where pipeline/text/page.py looks for it; without `npm ci --prefix web` first the pages are published
-# without it (a warning here, and one in the function's log).
+# hls.js and mermaid (the two files of web/node_modules the lesson pages publish, with their licences) go
+# to vendor/, where pipeline/text/page.py looks for them; without `npm ci --prefix web` first the pages are
+# published without them (a warning here, and one in the function's log). mermaid.min.js is its IIFE
+# build: one self-contained file (no chunks to publish beside it, no eval).
 
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 HLS_JS_DIR := $(ROOT)/web/node_modules/hls.js
+MERMAID_DIR := $(ROOT)/web/node_modules/mermaid
 
 FUNCTIONS := IngestFunction ClassifyFunction ProbeMediaFunction PlanEncodeFunction EncodeChunkFunction \
 	EncodeAudioFunction PackageHlsFunction MakeDownloadsFunction MakeThumbnailsFunction ImageVariantsFunction \
@@ -43,4 +45,14 @@ $(addprefix build-,$(FUNCTIONS)):
 	else \
 	  echo "warning: $(HLS_JS_DIR)/dist/hls.min.js is missing (npm ci --prefix web): pages will play only" \
 	    "where the browser has native HLS" >&2; \
+	fi; \
+	if [ -f "$(MERMAID_DIR)/dist/mermaid.min.js" ]; then \
+	  mkdir -p "$(ARTIFACTS_DIR)/vendor/mermaid"; \
+	  cp "$(MERMAID_DIR)/dist/mermaid.min.js" "$(ARTIFACTS_DIR)/vendor/mermaid/mermaid.min.js"; \
+	  if [ -f "$(MERMAID_DIR)/LICENSE" ]; then \
+	    cp "$(MERMAID_DIR)/LICENSE" "$(ARTIFACTS_DIR)/vendor/mermaid/LICENSE"; \
+	  fi; \
+	else \
+	  echo "warning: $(MERMAID_DIR)/dist/mermaid.min.js is missing (npm ci --prefix web): Mermaid" \
+	    "diagrams will show their source" >&2; \
 	fi

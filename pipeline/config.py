@@ -183,6 +183,8 @@ ENDPOINT_ENV = "COURSEPIPE_ENDPOINT_URL"
 DAX_ENDPOINT_ENV = "DAX_ENDPOINT"
 # Where the lesson pages' hls.js comes from (pipeline/text/page.py); unset: the web/ install.
 HLS_JS_PATH_ENV = "HLS_JS_PATH"
+# Where the diagram frame's mermaid.min.js comes from (pipeline/text/page.py); unset: the web/ install.
+MERMAID_JS_PATH_ENV = "MERMAID_JS_PATH"
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,11 @@ def log_level(env: Mapping[str, str] | None = None) -> str:
 def hls_js_path(env: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if env is None else env
     return env.get(HLS_JS_PATH_ENV) or None
+
+
+def mermaid_js_path(env: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if env is None else env
+    return env.get(MERMAID_JS_PATH_ENV) or None
 
 
 def catalog_table(env: Mapping[str, str] | None = None) -> str:

@@ -138,3 +138,18 @@ def lesson_page(asset_id: str) -> str:
 
 def course_index() -> str:
     return "index.html"
+
+
+SEARCH_DIR = "search"
+
+
+def search_list() -> str:
+    """The course's search list (which lessons a learner may search, in course order): written with the
+    index page, from the same view, so it lists exactly the lessons the index links."""
+    return "search.json"
+
+
+def search_fragment(asset_id: str) -> str:
+    """One lesson's searchable text, written with its page (so it always matches the page it points to)
+    and removed with it."""
+    return f"{SEARCH_DIR}/{asset_id}.json"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import posixpath
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
@@ -20,7 +22,8 @@ from typing import TYPE_CHECKING
 
 from pygments.formatters import HtmlFormatter
 
-from pipeline.config import HLS_JS_PATH_ENV, hls_js_path
+from pipeline.config import HLS_JS_PATH_ENV, MERMAID_JS_PATH_ENV, hls_js_path, mermaid_js_path
+from pipeline.layout import search_list
 from pipeline.text.file_card import downloads_section_html
 
 if TYPE_CHECKING:
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 
     from pipeline.text.links import FileCard
 
+SEARCH_LIST = search_list()
 LIGHT_CODE_STYLE = "default"
 DARK_CODE_STYLE = "github-dark"
 TOC_LEVELS = (2, 3)
@@ -38,6 +42,11 @@ HLS_JS_ASSET = f"{ASSETS_DIR}/hls.min.js"
 DEFAULT_HLS_JS = Path(__file__).resolve().parents[2] / "web/node_modules/hls.js/dist/hls.min.js"
 # Where a Lambda artifact has it (the Makefile's build-<Function> targets): it ships no node_modules.
 BUNDLED_HLS_JS = Path(__file__).resolve().parents[2] / "vendor/hls.js/hls.min.js"
+# mermaid likewise (web/package.json pins it): its IIFE build, one self-contained file (no chunks, no
+# eval), loaded only by the diagram frame by this fixed name; MERMAID_JS_PATH points elsewhere.
+MERMAID_JS_ASSET = f"{ASSETS_DIR}/mermaid.min.js"
+DEFAULT_MERMAID_JS = Path(__file__).resolve().parents[2] / "web/node_modules/mermaid/dist/mermaid.min.js"
+BUNDLED_MERMAID_JS = Path(__file__).resolve().parents[2] / "vendor/mermaid/mermaid.min.js"
 
 logger = logging.getLogger(__name__)
 _hls_js_missing_logged: set[str] = set()
@@ -91,18 +100,59 @@ def _static(name: str) -> str:
     return files("pipeline.text").joinpath(f"templates/{name}").read_text(encoding="utf-8")
 
 
+# The scripts every page may link, by stem: (file under templates/, what it does). Each is published under
+# a content-hashed name; lesson.js (collapsibles, tabs, copy buttons) belongs to the lesson renderer.
+SCRIPTS = ("player", "lesson", "search", "theme", "mermaid-init", "diagram-frame")
+DIAGRAM_FRAME = "diagram-frame"
+"""The one document that runs mermaid: its own page under assets/, served with a CSP of its own (the
+only one allowing inline styles, which mermaid's SVG needs while it measures and styles a diagram); it
+receives sources by postMessage and returns finished SVG, which the lesson shows as an image."""
+MERMAID_MARKER = 'class="cp-mermaid"'
+"""How the lesson renderer marks a diagram; only pages containing it load the diagram scripts."""
+
+
 @lru_cache(maxsize=1)
 def site_assets() -> dict[str, str]:
-    """``{path under the course: content}`` for the stylesheet and the player script.
+    """``{path under the course: content}`` for the stylesheet, the scripts and the diagram frame.
 
     Names carry a hash of the content, so they can be cached as immutable and a new release of the
     template never meets a stale stylesheet.
     """
+    css = f"{_static('style.css')}\n{_code_styles()}"
+    assets = {_hashed("site", css, "css"): css}
+    for stem in SCRIPTS:
+        js = _static(f"{stem}.js")
+        assets[_hashed(stem, js, "js")] = js
+    frame_js = posixpath.basename(_asset(assets, DIAGRAM_FRAME, ".js"))
+    frame = Template(_static(f"{DIAGRAM_FRAME}.html")).substitute(
+        mermaid=escape(posixpath.basename(MERMAID_JS_ASSET)), script=escape(frame_js)
+    )
+    assets[_hashed(DIAGRAM_FRAME, frame, "html")] = frame
+    return assets
+
+
+def _code_styles() -> str:
+    """Pygments' light theme for everyone, its dark one where the reader chose dark (``data-theme`` on
+    <html>, set by theme.js) or made no choice and the system prefers dark. Every selector is scoped,
+    including the line-number rules Pygments writes unprefixed, so a light choice on a dark system keeps
+    the light theme whole."""
     light = HtmlFormatter(style=LIGHT_CODE_STYLE).get_style_defs(".codehilite")
     dark = HtmlFormatter(style=DARK_CODE_STYLE).get_style_defs(".codehilite")
-    css = f"{_static('style.css')}\n{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
-    js = _static("player.js")
-    return {_hashed("site", css, "css"): css, _hashed("player", js, "js"): js}
+    chosen = _scoped(dark, ':root[data-theme="dark"]')
+    system = _scoped(dark, ':root:not([data-theme="light"])')
+    return f"{light}\n{chosen}\n@media (prefers-color-scheme: dark) {{\n{system}\n}}\n"
+
+
+def _scoped(css: str, scope: str) -> str:
+    """Pygments writes one rule per line (``a, b { ... }``): each selector gets ``scope`` in front."""
+    lines = []
+    for line in css.splitlines():
+        selectors, brace, rest = line.partition("{")
+        if not brace:
+            continue
+        scoped = ", ".join(f"{scope} {sel.strip()}" for sel in selectors.split(",") if sel.strip())
+        lines.append(f"{scoped} {{{rest}")
+    return "\n".join(lines)
 
 
 def hls_js_asset() -> tuple[str, bytes] | None:
@@ -127,6 +177,24 @@ def hls_js_asset() -> tuple[str, bytes] | None:
         return None
 
 
+def mermaid_js_asset() -> tuple[str, bytes] | None:
+    """``(path under the course, content)`` of mermaid's self-contained build, or None when it is not
+    installed; then a diagram shows its source and says diagrams cannot be drawn (logged once)."""
+    default = BUNDLED_MERMAID_JS if BUNDLED_MERMAID_JS.is_file() else DEFAULT_MERMAID_JS
+    source = Path(mermaid_js_path() or default)
+    try:
+        return MERMAID_JS_ASSET, _read_cached(source, source.stat().st_mtime_ns)
+    except OSError:
+        if str(source) not in _hls_js_missing_logged:
+            _hls_js_missing_logged.add(str(source))
+            logger.warning(
+                "mermaid not found at %s (run `npm ci --prefix web` or set %s); diagrams show their source",
+                source,
+                MERMAID_JS_PATH_ENV,
+            )
+        return None
+
+
 @lru_cache(maxsize=4)
 def _read_cached(source: Path, mtime_ns: int) -> bytes:
     return source.read_bytes()
@@ -136,12 +204,26 @@ def _hashed(stem: str, content: str, ext: str) -> str:
     return f"{ASSETS_DIR}/{stem}-{hashlib.sha256(content.encode()).hexdigest()[:10]}.{ext}"
 
 
+def _asset(assets: Mapping[str, str], stem: str, ext: str) -> str:
+    pattern = re.compile(rf"{ASSETS_DIR}/{re.escape(stem)}-[0-9a-f]{{10}}{re.escape(ext)}")
+    return next(p for p in assets if pattern.fullmatch(p))
+
+
+def asset_path(stem: str, ext: str = ".js") -> str:
+    """The published name of one site asset (``asset_path("search")`` -> ``assets/search-<hash>.js``)."""
+    return _asset(site_assets(), stem, ext)
+
+
 def stylesheet_path() -> str:
-    return next(p for p in site_assets() if p.endswith(".css"))
+    return asset_path("site", ".css")
 
 
 def player_script_path() -> str:
-    return next(p for p in site_assets() if p.endswith(".js"))
+    return asset_path("player")
+
+
+def diagram_frame_path() -> str:
+    return asset_path(DIAGRAM_FRAME, ".html")
 
 
 def render_page(
@@ -159,31 +241,63 @@ def render_page(
     """Wrap an already sanitized fragment in the page.
 
     ``root`` is the relative URL of the course folder from this page (``../`` for a lesson). ``body_html``
-    is inserted as it is (the caller sanitized it); every other value is escaped here.
+    is inserted as it is (the caller sanitized it); every other value is escaped here. A page of a
+    course (``course``) gets the search box: the course publishes its search list with its index page.
     """
     page_title = f"{title} · {course.title}" if course and course.title != title else title
-    head = ""
-    if player:
-        head = f'<script src="{escape(root + player_script_path())}" defer></script>'
-    header = ""
-    if course:
-        header = (
-            '<header class="cp-header"><a class="cp-course" '
-            f'href="{escape(course.index_href)}">{escape(course.title)}</a></header>'
+    # theme.js runs before the stylesheet is even requested, synchronously: the page is painted in the
+    # reader's theme from the first frame. The others wait for the document (defer).
+    search = course is not None
+    deferred = ["lesson"] + (["player"] if player else []) + (["search"] if search else [])
+    scripts = [f'<script src="{escape(root + asset_path(stem))}" defer></script>' for stem in deferred]
+    if MERMAID_MARKER in body_html:
+        scripts.append(
+            f'<script src="{escape(root + asset_path("mermaid-init"))}" '
+            f'data-cp-frame="{escape(root + diagram_frame_path())}" defer></script>'
         )
+    tools = ""
+    if search:
+        tools += _search_box(root)
+    tools += (
+        '<button type="button" class="cp-theme-toggle" aria-pressed="false" hidden>'
+        '<span class="cp-theme-label">Dark theme</span></button>'
+    )
+    course_link = (
+        f'<a class="cp-course" href="{escape(course.index_href)}">{escape(course.title)}</a>'
+        if course
+        else ""
+    )
+    header = f'<header class="cp-header">{course_link}<div class="cp-tools">{tools}</div></header>'
     sidebar = _sidebar(course, current) if course and current else ""
     return _template().substitute(
         lang=escape(lang),
         page_title=escape(page_title),
         description=f'<meta name="description" content="{escape(description)}">' if description else "",
+        theme_script=escape(root + asset_path("theme")),
         stylesheet=escape(root + stylesheet_path()),
-        extra_head=head,
+        extra_head="\n".join(scripts),
         header=header,
         layout_class=" cp-with-sidebar" if sidebar else "",
         toc=_toc_nav(toc or ()),
         body=body_html,
         pager=_pager(course, current) if course and current else "",
         sidebar=sidebar,
+    )
+
+
+def _search_box(root: str) -> str:
+    """Hidden until search.js runs (without the script there is nothing to search with). A combobox
+    over a listbox of results: arrows move, Enter opens, Escape closes (search.js)."""
+    return (
+        f'<div class="cp-search" role="search" data-cp-index="{escape(root + SEARCH_LIST)}" hidden>'
+        '<label class="cp-visually-hidden" for="cp-search-input">Search this course</label>'
+        '<input id="cp-search-input" class="cp-search-input" type="search" role="combobox" '
+        'aria-autocomplete="list" aria-expanded="false" aria-controls="cp-search-results" '
+        'autocomplete="off" spellcheck="false" placeholder="Search this course">'
+        '<ul id="cp-search-results" class="cp-search-results" role="listbox" '
+        'aria-label="Search results" hidden></ul>'
+        '<p class="cp-search-status cp-visually-hidden" role="status" aria-live="polite"></p>'
+        "</div>"
     )
 
 
@@ -294,6 +408,6 @@ def render_course_index(course: CourseView) -> str:
         body_html="".join(parts),
         lang=course.lang,
         root="",
-        course=None,
+        course=course,  # the header's title links to this page, as a site's name does; the search box
         description=course.description,
     )

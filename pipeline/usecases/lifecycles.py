@@ -83,7 +83,8 @@ LIFECYCLES: dict[str, Lifecycle] = {
     "audio": _MEDIA,
     "image": Lifecycle(folders=lambda aid: (layout.image_dir(aid),)),
     "lesson": Lifecycle(
-        files=lambda aid: (layout.lesson_page(aid),),
+        # Its search fragment goes with its page: a deleted lesson's words are found nowhere.
+        files=lambda aid: (layout.lesson_page(aid), layout.search_fragment(aid)),
         refresh_dependents=text.refresh_siblings,
         renders_pages=True,
         after_publish=handout_refresh.after_lesson_publish,
@@ -100,7 +101,7 @@ LIFECYCLES: dict[str, Lifecycle] = {
         after_publish=text.refresh_embedders,
     ),
     "manifest": Lifecycle(
-        files=lambda _aid: (layout.course_index(),),
+        files=lambda _aid: (layout.course_index(), layout.search_list()),
         refresh_dependents=text.refresh_all_lessons,
         renders_pages=True,
         after_publish=handout_refresh.after_manifest_publish,

@@ -35,6 +35,7 @@ from pipeline.text.page import (
     LessonLink,
     SectionView,
     hls_js_asset,
+    mermaid_js_asset,
     render_course_index,
     render_page,
     site_assets,
@@ -42,6 +43,7 @@ from pipeline.text.page import (
 from pipeline.usecases.attachment_links import attachment_target, course_downloads, handouts_shown
 from pipeline.usecases.caption_tracks import video_captions
 from pipeline.usecases.downloads import download_links, downloads_to_apply
+from pipeline.usecases.search import publish_lesson_fragment, publish_search_list
 from pipeline.usecases.subtitle_renditions import attach_captions
 
 if TYPE_CHECKING:
@@ -262,20 +264,21 @@ def _lesson_html(
 
 
 def _publish_site_assets(services: Services, prefix: str) -> None:
-    """The stylesheet and player script, once per course (names are content hashes: write only if absent),
-    and hls.js when it is installed."""
+    """The stylesheet, scripts and diagram frame, once per course (names are content hashes: write only if
+    absent), and hls.js and mermaid when they are installed."""
     bucket = services.settings.publish_bucket
     for path, content in site_assets().items():
         if services.store.head(bucket, prefix + path) is None:
             services.store.put_bytes(bucket, prefix + path, content.encode("utf-8"), cache_control=IMMUTABLE)
-    hls_js = hls_js_asset()
-    if hls_js is not None:
-        # A fixed name (the player script loads it as "hls.min.js"), so a short cache, and rewritten when
-        # the installed version changes size.
-        hls_path, hls_bytes = hls_js
-        existing = services.store.head(bucket, prefix + hls_path)
-        if existing is None or existing.size != len(hls_bytes):
-            services.store.put_bytes(bucket, prefix + hls_path, hls_bytes, cache_control=SHORT)
+    # hls.js and mermaid: fixed names (the player script and the diagram frame load them so), so a short
+    # cache, and rewritten when the installed version changes size.
+    for vendored in (hls_js_asset(), mermaid_js_asset()):
+        if vendored is None:
+            continue
+        vendor_path, vendor_bytes = vendored
+        existing = services.store.head(bucket, prefix + vendor_path)
+        if existing is None or existing.size != len(vendor_bytes):
+            services.store.put_bytes(bucket, prefix + vendor_path, vendor_bytes, cache_control=SHORT)
 
 
 def _publish_index(
@@ -284,6 +287,7 @@ def _publish_index(
     view = course_view(course, meta, page_dir="")
     key = asset.publish_prefix + layout.course_index()
     if view is not None:
+        publish_search_list(services, asset.publish_prefix, view)
         services.store.put_bytes(
             services.settings.publish_bucket,
             key,
@@ -329,6 +333,7 @@ def render_lesson_page(source: SourceRef, services: Services) -> Outputs:
     view = course_view(course, meta, LESSON_DIR) if ref else None
     html = _lesson_html(rendered, lang=lang, view=view, lesson_id=(ref or {}).get("id"))
     _publish_site_assets(services, asset.publish_prefix)
+    publish_lesson_fragment(services, asset.publish_prefix, asset.asset_id, rendered)
     key = asset.publish_prefix + layout.lesson_page(asset.asset_id)
     services.store.put_bytes(services.settings.publish_bucket, key, html.encode("utf-8"), cache_control=SHORT)
     outputs = [key]
@@ -503,6 +508,7 @@ def _rerender(
         if rendered is None:
             continue
         html = _lesson_html(rendered, lang=lang, view=view, lesson_id=ref["id"])
+        publish_lesson_fragment(services, course.prefix, asset_id_for(ref["path"]), rendered)
         key = course.prefix + layout.lesson_page(asset_id_for(ref["path"]))
         services.store.put_bytes(
             services.settings.publish_bucket, key, html.encode("utf-8"), cache_control=SHORT

@@ -142,7 +142,7 @@ def test_deleting_a_lesson_removes_its_page_and_refreshes_its_sibling_and_the_in
 
     result = unpublish_asset(marker, Deletion("Delete Marker Created"), ARN, services)
 
-    assert (result.status, result.kind, result.removed) == ("DELETED", "lesson", 1)
+    assert (result.status, result.kind, result.removed) == ("DELETED", "lesson", 2)  # page + search text
     assert page(store, "lessons/03-three.md") is None
     assert writes_to(store, page_key("lessons/01-one.md"), since) == 1
     # The manifest still lists it: its last title stays, as "coming soon", with no link to the gone page.

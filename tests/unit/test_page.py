@@ -6,6 +6,8 @@ from pipeline.text.page import (
     CourseView,
     LessonLink,
     SectionView,
+    asset_path,
+    diagram_frame_path,
     player_script_path,
     render_course_index,
     render_page,
@@ -50,7 +52,8 @@ def test_interpolated_values_are_escaped() -> None:
         toc=[{"level": 2, "id": 'x"><script>alert(3)</script>', "text": HOSTILE}] * 2,
         description=HOSTILE,
     )
-    assert "<script" not in page
+    assert "alert" not in "".join(re.findall(r"<script[^>]*>", page))  # only our own src= scripts
+    assert re.findall(r"<script[^>]*>", page) == re.findall(r'<script src="[^"<>]+"(?: defer)?>', page)
     assert page.count("<title>") == 1 and page.count("</title>") == 1
     assert '<html lang="en&quot;&gt;&lt;script&gt;' in page
 
@@ -60,8 +63,17 @@ def test_structure_stylesheet_and_no_inline_code() -> None:
     assert page.startswith("<!doctype html>") and '<html lang="pt-BR">' in page
     assert '<a class="cp-skip" href="#cp-main">' in page and '<main id="cp-main"' in page
     assert f'<link rel="stylesheet" href="../{stylesheet_path()}">' in page
-    # No inline script or style: a strict Content-Security-Policy fits every page.
-    assert "<style" not in page and "<script" not in page and "style=" not in page
+    # No inline script or style: a strict Content-Security-Policy fits every page. Scripts are files.
+    assert "<style" not in page and " style=" not in page
+    tags = re.findall(r"<script[^>]*>[^<]*</script>", page)
+    assert len(tags) == page.count("<script") and all(
+        re.fullmatch(r'<script src="[^"<>]+"(?: defer)?></script>', t) for t in tags
+    )
+    # theme.js: synchronous and before the stylesheet (no flash of the wrong theme); lesson.js deferred.
+    theme = f'<script src="../{asset_path("theme")}"></script>'
+    assert page.index(theme) < page.index('<link rel="stylesheet"')
+    assert f'<script src="../{asset_path("lesson")}" defer></script>' in page
+    assert "mermaid" not in page  # no diagram on this page: no diagram script
     with_player = render_page(title="T", body_html="", lang="en", root="../", player=True)
     assert f'<script src="../{player_script_path()}" defer></script>' in with_player
 
@@ -72,7 +84,16 @@ def test_site_assets_are_content_hashed_and_complete() -> None:
     assert re.fullmatch(r"assets/site-[0-9a-f]{10}\.css", stylesheet_path())
     assert "--bg: #0d1117" in css[css.index("@media (prefers-color-scheme: dark)") :]
     assert re.search(r"^\.codehilite \{ background: #f8f8f8", css, re.MULTILINE)  # light Pygments theme
-    assert ".codehilite { background: #0d1117" in css[css.rindex("@media (prefers-color-scheme: dark)") :]
+    system_dark = css[css.rindex("@media (prefers-color-scheme: dark)") :]
+    assert ':root:not([data-theme="light"]) .codehilite { background: #0d1117' in system_dark
+    # Chosen dark applies whatever the system says; no dark rule is left unscoped (a light choice holds).
+    assert re.search(r'^:root\[data-theme="dark"\] \.codehilite \{ background: #0d1117', css, re.MULTILINE)
+    dark_start = css.index(':root[data-theme="dark"] .codehilite')
+    assert all(
+        line.startswith((':root[data-theme="dark"]', ':root:not([data-theme="light"])', "@media", "}"))
+        for line in css[dark_start:].splitlines()
+        if line.strip()
+    )
     assert "max-width: 70ch" in css and ".cp-sidebar" in css and ".cp-pager" in css
     assert "hls.min.js" in js and "application/vnd.apple.mpegurl" in js and "withCredentials" in js
     assert not re.search(r"https?://", css + js)  # nothing from a CDN
@@ -128,3 +149,27 @@ def test_course_index_lists_sections_lessons_durations_and_cover() -> None:
     assert '<span class="cp-duration">1 h 02 min</span>' in page and "Why &lt;HLS&gt;" in page
     assert page.index("<h2>Basics</h2>") < page.index("<h2>More</h2>")
     assert '<ol class="cp-lessons" start="4">' in page
+
+
+def test_diagram_pages_link_the_diagram_script_and_its_frame() -> None:
+    body = (
+        '<div class="cp-mermaid"><pre class="cp-mermaid-source"><code>graph TD; A--&gt;B</code></pre></div>'
+    )
+    page = render_page(title="T", body_html=body, lang="en", root="../")
+    frame = diagram_frame_path()
+    assert re.fullmatch(r"assets/diagram-frame-[0-9a-f]{10}\.html", frame)
+    assert f'<script src="../{asset_path("mermaid-init")}" data-cp-frame="../{frame}" defer></script>' in page
+    html = site_assets()[frame]
+    # The frame loads mermaid by its fixed name and its own script by its hashed name, both beside it.
+    assert '<script src="mermaid.min.js"></script>' in html
+    assert f'<script src="{asset_path("diagram-frame").rsplit("/", 1)[1]}"></script>' in html
+
+
+def test_pages_of_a_course_have_the_search_box_and_standalone_pages_do_not() -> None:
+    lesson = render_page(title="T", body_html="", lang="en", root="../", course=course(), current="intro")
+    assert 'data-cp-index="../search.json"' in lesson and 'role="combobox"' in lesson
+    assert f'<script src="../{asset_path("search")}" defer></script>' in lesson
+    index = render_course_index(course())
+    assert 'data-cp-index="search.json"' in index and 'class="cp-theme-toggle"' in index
+    alone = render_page(title="T", body_html="", lang="en", root="../")
+    assert "cp-search" not in alone and 'class="cp-theme-toggle"' in alone

@@ -31,7 +31,9 @@ KEY_GROUP = {"Ref": "SigningKeyGroup"}
 BUCKET_ORIGIN_DOMAIN = {"Fn::GetAtt": ["PublishBucket", "RegionalDomainName"]}
 # The only behaviours allowed to serve from the bucket without signed cookies: the site's stylesheet,
 # player script and hls.js, which every course publishes under courses/{courseId}/assets/.
-PUBLIC_BUCKET_PATTERNS = {"courses/*/assets/*"}
+PUBLIC_BUCKET_PATTERNS = {"courses/*/assets/*", "courses/*/assets/diagram-frame-*.html"}
+# The one behaviour whose CSP allows inline styles (mermaid's SVG): the diagram frame, with our scripts only.
+DIAGRAM_FRAME_PATTERN = "courses/*/assets/diagram-frame-*.html"
 AUTH_PATTERN = "/auth/*"
 CATALOG_PATTERN = "/catalog/*"
 CATALOG_OPERATOR_PATTERN = "/catalog/admin/*"  # uncached, Authorization forwarded (test_template_catalog)
@@ -444,8 +446,16 @@ def test_every_behaviour_has_a_response_headers_policy_with_security_headers() -
         assert security["FrameOptions"]["FrameOption"] in ("DENY", "SAMEORIGIN")
         assert security["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
         csp = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
-        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
-        assert "frame-ancestors" in csp
+        assert "unsafe-eval" not in csp and "frame-ancestors" in csp
+        if behaviour.get("PathPattern") == DIAGRAM_FRAME_PATTERN:
+            directives = dict((d.split(" ", 1) + [""])[:2] for d in csp.split("; "))
+            assert (
+                directives["style-src"] == "'self' 'unsafe-inline'" and directives["script-src"] == "'self'"
+            )
+            assert directives["default-src"] == "'none'" and directives["connect-src"] == "'none'"
+            assert directives["frame-ancestors"] == "'self'"
+        else:
+            assert "unsafe-inline" not in csp, behaviour.get("PathPattern")
 
 
 def test_course_content_gets_credentialed_cors_for_explicit_origins_only() -> None:
